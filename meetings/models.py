@@ -1,0 +1,327 @@
+"""The IEP meeting and everything around it: invitations, SECA attendance requests and
+their decisions, SECA feedback, finalized plans and their deliveries."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from staff.models import School, Student, TimeStamped
+
+
+class MeetingQuerySet(models.QuerySet):
+    def upcoming(self, now=None):
+        return self.filter(state=Meeting.State.SCHEDULED, starts_at__gte=now or timezone.now())
+
+    def visible_to(self, user):
+        """FERPA: meetings of the students this user may see (one query, no rows loaded)."""
+        return self.filter(student__in=Student.objects.visible_to(user))
+
+
+class Meeting(TimeStamped):
+    class Kind(models.TextChoices):
+        INITIAL = "initial", _("Initial IEP")
+        ANNUAL_REVIEW = "annual", _("Annual review")
+        REEVALUATION = "reeval", _("Re-evaluation")
+        AMENDMENT = "amendment", _("Amendment")
+        SECTION_504 = "504", _("504 plan meeting")
+        TRANSITION = "transition", _("Transition planning")
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        HELD = "held", _("Held")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="meetings")
+    # The student's school when the meeting was scheduled: whose principal decides.
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="meetings")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    location = models.CharField(max_length=200, blank=True)
+    video_link = models.URLField(blank=True)
+    phone_dial_in = models.CharField(max_length=80, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SCHEDULED)
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    change_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why it was last rescheduled or cancelled."
+    )
+
+    objects = MeetingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="meeting_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=~Q(location="") | ~Q(video_link="") | ~Q(phone_dial_in=""),
+                name="meeting_has_place_or_remote_option",
+            ),
+        ]
+        indexes = [
+            # The approvers' queue and a school's calendar: meetings of a school by time.
+            models.Index(fields=["school", "starts_at"], name="meeting_school_time_idx"),
+            # A student's upcoming meetings (SECA home, parent pages, caseload).
+            models.Index(fields=["student", "starts_at"], name="meeting_student_time_idx"),
+            # Reminder sweeps read scheduled meetings by start time.
+            models.Index(
+                fields=["starts_at"],
+                condition=Q(state="scheduled"),
+                name="meeting_scheduled_time_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.student} on {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def has_started(self):
+        return timezone.now() >= self.starts_at
+
+
+class Invitation(TimeStamped):
+    """A participant invited to the meeting; attendance is recorded after it is held."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invitations",
+    )
+    name = models.CharField(max_length=150, help_text="For people without an account.")
+    role = models.CharField(max_length=80, help_text="e.g. 'General education teacher'.")
+    email = models.EmailField(blank=True)
+    attended = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "user"],
+                condition=Q(user__isnull=False),
+                name="invitation_once_per_user",
+            ),
+        ]
+        indexes = [
+            # "Invited staff with another meeting then": a user's invitations.
+            models.Index(fields=["user"], name="invitation_user_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.role}) to {self.meeting}"
+
+
+class AttendanceRequest(TimeStamped):
+    """A SECA's request to attend a meeting (contract: the principal or a designee decides)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        DENIED = "denied", _("Denied")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        # Still pending when the meeting started: counts as not honored.
+        EXPIRED = "expired", _("Not decided in time")
+        CANCELLED = "cancelled", _("Meeting cancelled")
+
+    class DenyReason(models.TextChoices):
+        OTHER_STUDENT = "other_student", _("Scheduled with another student")
+        GROUP = "group", _("Supporting a group of students")
+        PARENT_ASKED = "parent_asked", _("The parent asked that the SECA not attend")
+        OTHER = "other", _("Other")
+
+    OPEN_STATUSES = (Status.PENDING, Status.APPROVED)
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="requests")
+    seca = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="attendance_requests"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    note = models.TextField(blank=True, help_text="What the SECA would bring to the team.")
+    # Set when a decided request goes back to the approvers (the meeting moved).
+    reopened = models.BooleanField(default=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    deny_reason = models.CharField(max_length=16, choices=DenyReason.choices, blank=True)
+    decision_note = models.TextField(blank=True)
+    # Coverage: who takes the SECA's students, or why none is needed.
+    covered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    coverage_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["meeting__starts_at", "id"]
+        constraints = [
+            # One open request per SECA per meeting.
+            models.UniqueConstraint(
+                fields=["meeting", "seca"],
+                condition=Q(status__in=["pending", "approved"]),
+                name="request_one_open_per_seca_meeting",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "denied"])
+                | Q(decided_by__isnull=False, decided_at__isnull=False),
+                name="request_decision_has_who_and_when",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="denied") | ~Q(deny_reason=""), name="request_denial_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=~Q(deny_reason="other") | ~Q(decision_note=""),
+                name="request_other_reason_has_note",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="approved")
+                | Q(covered_by__isnull=False)
+                | ~Q(coverage_note=""),
+                name="request_approval_records_coverage",
+            ),
+        ]
+        indexes = [
+            # The approvers' queue: pending requests.
+            models.Index(
+                fields=["status", "meeting"],
+                condition=Q(status="pending"),
+                name="request_pending_idx",
+            ),
+            # A SECA's requests (home page, "requests this week").
+            models.Index(fields=["seca", "meeting"], name="request_seca_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.seca} → {self.meeting} ({self.get_status_display()})"
+
+
+class SecaFeedback(TimeStamped):
+    """The SECA's input in the agreed format (contract; modelled on 34 CFR 300.321(e))."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="feedback")
+    seca = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="feedback"
+    )
+    strengths = models.TextField(_("the student's strengths"), blank=True)
+    what_works = models.TextField(_("what works: strategies, supports, routines"), blank=True)
+    challenges = models.TextField(_("challenges and triggers"), blank=True)
+    progress = models.TextField(_("progress toward the IEP goals"), blank=True)
+    care_notes = models.TextField(_("communication, personal care and behaviour"), blank=True)
+    suggestions = models.TextField(_("suggestions for the plan"), blank=True)
+    questions = models.TextField(_("questions for the team"), blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "seca"], name="feedback_once_per_seca"),
+        ]
+
+    def __str__(self):
+        return f"Feedback of {self.seca} for {self.meeting}"
+
+
+class Plan(TimeStamped):
+    """A finalized plan (PDF); a corrected version is a new row with the next version."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="plans")
+    version = models.PositiveSmallIntegerField(default=1)
+    file = models.FileField(upload_to="plans/%Y/%m/")
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    finalized_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["meeting", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "version"], name="plan_version_unique"),
+        ]
+
+    def __str__(self):
+        return f"Plan v{self.version} of {self.meeting}"
+
+
+class PlanDelivery(TimeStamped):
+    """One copy of a finalized plan to one recipient (contract; 34 CFR 300.322(f))."""
+
+    class Reason(models.TextChoices):
+        SECA_NOT_HONORED = "seca", _("SECA who could not attend")
+        GUARDIAN = "guardian", _("Parent or guardian")
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="plan_deliveries"
+    )
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "recipient"], name="delivery_once_per_recipient"
+            ),
+        ]
+        indexes = [
+            # Deliveries still to send or to acknowledge (the distribution sweep).
+            models.Index(
+                fields=["plan"], condition=Q(sent_at__isnull=True), name="delivery_unsent_idx"
+            ),
+            models.Index(fields=["recipient", "-created_at"], name="delivery_recipient_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.plan} to {self.recipient}"
+
+
+class ParentWish(TimeStamped):
+    """A parent's wish about the SECA attending: 34 CFR 300.321(a)(6), the parent's discretion."""
+
+    class Wish(models.TextChoices):
+        ATTEND = "attend", _("I ask that the SECA attend")
+        NOT_ATTEND = "not_attend", _("I ask that the SECA not attend")
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="parent_wishes")
+    guardian = models.ForeignKey("staff.Guardian", on_delete=models.CASCADE, related_name="+")
+    wish = models.CharField(max_length=10, choices=Wish.choices)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "guardian"], name="parent_wish_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.guardian.full_name}: {self.get_wish_display()}"
+
+
+class Notification(models.Model):
+    """An in-app notification; the same event is usually emailed too."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    message = models.CharField(max_length=300)
+    url = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The unread count in every page's header.
+            models.Index(
+                fields=["user"], condition=Q(read_at__isnull=True), name="notification_unread_idx"
+            ),
+            models.Index(fields=["user", "-created_at"], name="notification_user_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.user}: {self.message}"

@@ -1,0 +1,427 @@
+"""Who people are and whom they support: schools, roles, students, guardians,
+SECA assignments and schedules, and the audit trail every state change writes."""
+
+import datetime
+import secrets
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models import Exists, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+def current_school_year(today: datetime.date | None = None) -> int:
+    """The calendar year a school year starts in: 2026 for 2026-27 (July to June)."""
+    today = today or timezone.localdate()
+    return today.year if today.month >= 7 else today.year - 1
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **extra):
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with their email address; roles say what they may do."""
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        SPANISH = "es", "Español"
+
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150)
+    phone = models.CharField(max_length=40, blank=True)
+    preferred_language = models.CharField(
+        max_length=2, choices=Language.choices, default=Language.ENGLISH
+    )
+    # Private calendar feed: a secret the user can reset.
+    calendar_token = models.CharField(max_length=43, unique=True, default=secrets.token_urlsafe)
+    is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name"]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def get_full_name(self):
+        return self.full_name
+
+    def get_short_name(self):
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class School(TimeStamped):
+    name = models.CharField(max_length=200)
+    code = models.CharField(max_length=20, unique=True, help_text="District school id.")
+    timezone = models.CharField(max_length=64, default="America/Chicago")
+    address = models.CharField(max_length=300, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    main_office_email = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def tzinfo(self):
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class RoleQuerySet(models.QuerySet):
+    def at(self, school):
+        return self.filter(school=school)
+
+
+class Role(TimeStamped):
+    """A role a person holds at a school; district administrators hold theirs district-wide."""
+
+    class Kind(models.TextChoices):
+        SECA = "seca", _("SECA")
+        TEACHER = "teacher", _("Teacher")
+        CASE_MANAGER = "case_manager", _("Case manager")
+        RELATED_SERVICE = "related_service", _("Related-service provider")
+        ASSISTANT_PRINCIPAL = "assistant_principal", _("Assistant principal")
+        PRINCIPAL = "principal", _("Principal")
+        DISTRICT_ADMIN = "district_admin", _("District administrator")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roles"
+    )
+    school = models.ForeignKey(
+        School, on_delete=models.CASCADE, null=True, blank=True, related_name="roles"
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+
+    objects = RoleQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "school", "kind"], name="role_unique_per_school"
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(kind="district_admin"),
+                name="role_one_district_admin_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="district_admin", school__isnull=True)
+                | (~Q(kind="district_admin") & Q(school__isnull=False)),
+                name="role_school_iff_not_district_admin",
+            ),
+        ]
+        indexes = [
+            # Staff lists of a school by role (approvers, SECAs free to cover).
+            models.Index(fields=["school", "kind"], name="role_school_kind_idx"),
+        ]
+
+    def __str__(self):
+        where = self.school or "district"
+        return f"{self.user} · {self.get_kind_display()} · {where}"
+
+
+class Designation(TimeStamped):
+    """A principal's designee: decides SECA attendance requests with the principal's rights."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="designations")
+    designee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="designations"
+    )
+    named_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["school", "designee"], name="designation_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.designee} for {self.school}"
+
+
+SCHOOL_STAFF_KINDS = (
+    "teacher",
+    "case_manager",
+    "related_service",
+    "assistant_principal",
+    "principal",
+)
+
+
+class StudentQuerySet(models.QuerySet):
+    def with_ieps(self):
+        return self.filter(plan_type=Student.PlanType.IEP)
+
+    def visible_to(self, user):
+        """FERPA: district administrators see every student; school staff their schools';
+        a SECA only the students assigned to them this year; a parent their own children.
+        Built from subqueries, so it costs no query of its own."""
+        if not user.is_authenticated:
+            return self.none()
+        roles = Role.objects.filter(user=user)
+        is_admin = roles.filter(kind=Role.Kind.DISTRICT_ADMIN)
+        staff_schools = roles.filter(kind__in=SCHOOL_STAFF_KINDS).values("school_id")
+        seca_students = Assignment.objects.filter(
+            staff=user, kind=Assignment.Kind.SECA, school_year=current_school_year()
+        ).values("student_id")
+        own_children = Guardian.objects.filter(user=user).values("student_id")
+        return self.filter(
+            Q(Exists(is_admin))
+            | Q(school__in=staff_schools)
+            | Q(pk__in=seca_students)
+            | Q(pk__in=own_children)
+        )
+
+
+class Student(TimeStamped):
+    class PlanType(models.TextChoices):
+        IEP = "iep", _("IEP")
+        SECTION_504 = "504", _("504 plan")
+
+    class Grade(models.TextChoices):
+        PRE_K = "PK", _("Pre-K")
+        KINDERGARTEN = "K", _("Kindergarten")
+        G1 = "1", "1"
+        G2 = "2", "2"
+        G3 = "3", "3"
+        G4 = "4", "4"
+        G5 = "5", "5"
+        G6 = "6", "6"
+        G7 = "7", "7"
+        G8 = "8", "8"
+        G9 = "9", "9"
+        G10 = "10", "10"
+        G11 = "11", "11"
+        G12 = "12", "12"
+        TRANSITION = "T", _("Transition (18-22)")
+
+    district_student_id = models.CharField(max_length=20, unique=True)
+    first_name = models.CharField(max_length=80)
+    last_name = models.CharField(max_length=80)
+    date_of_birth = models.DateField(null=True, blank=True)
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="students")
+    grade = models.CharField(max_length=2, choices=Grade.choices)
+    plan_type = models.CharField(max_length=3, choices=PlanType.choices, default=PlanType.IEP)
+    case_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="caseload",
+    )
+    # 34 CFR 300.324(b): reviewed at least yearly; 300.303: re-evaluated every three years.
+    last_iep_date = models.DateField(null=True, blank=True)
+    annual_review_due = models.DateField(null=True, blank=True)
+    reevaluation_due = models.DateField(null=True, blank=True)
+    home_language = models.CharField(max_length=40, default="English")
+    interpreter_needed = models.BooleanField(default=False)
+
+    objects = StudentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [
+            # A school's roster, alphabetical.
+            models.Index(fields=["school", "last_name", "first_name"], name="student_roster_idx"),
+            # The case manager's caseload and its due dates.
+            models.Index(fields=["case_manager", "annual_review_due"], name="student_caseload_idx"),
+            models.Index(fields=["annual_review_due"], name="student_annual_due_idx"),
+            models.Index(fields=["reevaluation_due"], name="student_reeval_due_idx"),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}"
+
+
+class Guardian(TimeStamped):
+    """A parent or guardian of a student; has an account once invited."""
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="guardians")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="guardianships",
+    )
+    full_name = models.CharField(max_length=150)
+    relationship = models.CharField(max_length=40, default="Parent")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    preferred_language = models.CharField(
+        max_length=2, choices=User.Language.choices, default=User.Language.ENGLISH
+    )
+
+    class Meta:
+        ordering = ["full_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "user"],
+                condition=Q(user__isnull=False),
+                name="guardian_one_account_per_student",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.relationship} of {self.student})"
+
+
+class AssignmentQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(school_year=current_school_year())
+
+
+class Assignment(TimeStamped):
+    """Who supports a student in a school year: SECAs, teachers, related services."""
+
+    class Kind(models.TextChoices):
+        SECA = "seca", _("SECA")
+        TEACHER = "teacher", _("Teacher")
+        RELATED_SERVICE = "related_service", _("Related-service provider")
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="assignments")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    school_year = models.PositiveSmallIntegerField(default=current_school_year)
+    detail = models.CharField(
+        max_length=80, blank=True, help_text="e.g. 'Speech-language pathologist', '1:1 aide'."
+    )
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "staff", "kind", "school_year"], name="assignment_unique"
+            ),
+        ]
+        indexes = [
+            # A SECA's students this year (the SECA home page, access checks).
+            models.Index(fields=["staff", "school_year", "kind"], name="assignment_staff_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.staff} → {self.student} ({self.get_kind_display()}, {self.school_year})"
+
+
+class ScheduleBlock(TimeStamped):
+    """A recurring weekly block of a SECA's day, with the student or group they support."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+
+    seca = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="schedule_blocks"
+    )
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="schedule_blocks")
+    school_year = models.PositiveSmallIntegerField(default=current_school_year)
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    starts = models.TimeField()
+    ends = models.TimeField()
+    student = models.ForeignKey(
+        Student, on_delete=models.CASCADE, null=True, blank=True, related_name="schedule_blocks"
+    )
+    group_name = models.CharField(
+        max_length=80, blank=True, help_text="The group supported, when not one student."
+    )
+
+    class Meta:
+        ordering = ["weekday", "starts"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(starts__lt=models.F("ends")), name="schedule_block_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(student__isnull=False) | ~Q(group_name=""),
+                name="schedule_block_has_student_or_group",
+            ),
+        ]
+        indexes = [
+            # Blocks of a SECA overlapping a meeting; SECAs of a school free at a time.
+            models.Index(fields=["seca", "school_year", "weekday"], name="block_seca_idx"),
+            models.Index(fields=["school", "school_year", "weekday"], name="block_school_idx"),
+        ]
+
+    def __str__(self):
+        who = self.student or self.group_name
+        return f"{self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M} {who}"
+
+    @property
+    def supports(self):
+        return str(self.student) if self.student_id else self.group_name
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, before and after: decisions and record views (34 CFR 300.614)."""
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=40)
+    school = models.ForeignKey(
+        School, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    student = models.ForeignKey(
+        Student, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [
+            # The record-access log of one student; the history of one object.
+            models.Index(fields=["student", "-at"], name="audit_student_idx"),
+            models.Index(fields=["object_type", "object_id", "-at"], name="audit_object_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}#{self.object_id}"

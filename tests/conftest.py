@@ -1,0 +1,115 @@
+import datetime
+import os
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from staff.models import Role
+
+from . import factories as f
+
+# Playwright's sync API runs an event loop in the test thread; the ORM must still work.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def needs_service(reason: str):
+    """A test that needs a real service may skip on a newcomer's laptop, never in CI."""
+    if IN_CI:
+        pytest.fail(f"CI must provide this service: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres(db):
+    if connection.vendor != "postgresql":
+        needs_service("needs PostgreSQL: set DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # allauth keeps login rate-limit counters in the cache.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "private"},
+        },
+    }
+
+
+@pytest.fixture
+def school(db):
+    return f.SchoolFactory(name="Skinner North")
+
+
+@pytest.fixture
+def other_school(db):
+    return f.SchoolFactory(name="Southside Occupational")
+
+
+@pytest.fixture
+def principal(school):
+    return f.UserFactory(full_name="Pat Principal", roles=[(Role.Kind.PRINCIPAL, school)])
+
+
+@pytest.fixture
+def designee(school, principal):
+    user = f.UserFactory(full_name="Dana Designee", roles=[(Role.Kind.ASSISTANT_PRINCIPAL, school)])
+    f.DesignationFactory(school=school, designee=user, named_by=principal)
+    return user
+
+
+@pytest.fixture
+def case_manager(school):
+    return f.UserFactory(full_name="Casey Manager", roles=[(Role.Kind.CASE_MANAGER, school)])
+
+
+@pytest.fixture
+def student(school, case_manager):
+    return f.StudentFactory(school=school, case_manager=case_manager, first_name="Jordan")
+
+
+@pytest.fixture
+def seca(student):
+    user = f.UserFactory(full_name="Jerry Seca", roles=[(Role.Kind.SECA, student.school)])
+    f.AssignmentFactory(student=student, staff=user)
+    return user
+
+
+@pytest.fixture
+def other_school_seca(other_school):
+    user = f.UserFactory(full_name="Olive Elsewhere", roles=[(Role.Kind.SECA, other_school)])
+    f.AssignmentFactory(student=f.StudentFactory(school=other_school), staff=user)
+    return user
+
+
+@pytest.fixture
+def parent(student):
+    return f.GuardianFactory(student=student, with_account=True).user
+
+
+@pytest.fixture
+def other_parent(other_school):
+    return f.GuardianFactory(student=f.StudentFactory(school=other_school), with_account=True).user
+
+
+@pytest.fixture
+def district_admin(db):
+    return f.UserFactory(full_name="Ada Admin", roles=[(Role.Kind.DISTRICT_ADMIN, None)])
+
+
+@pytest.fixture
+def meeting(student, case_manager):
+    starts = timezone.now() + datetime.timedelta(days=14)
+    return f.MeetingFactory(student=student, scheduled_by=case_manager, starts_at=starts)

@@ -1,0 +1,100 @@
+"""Rules the data must never break hold in the database itself, whatever code writes it."""
+
+import datetime
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from meetings.models import AttendanceRequest
+from staff.models import Role
+
+from . import factories as f
+
+
+def test_one_open_attendance_request_per_seca_per_meeting(postgres, meeting, seca):
+    f.AttendanceRequestFactory(meeting=meeting, seca=seca)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        f.AttendanceRequestFactory(meeting=meeting, seca=seca)
+
+
+def test_a_withdrawn_request_does_not_block_a_new_one(postgres, meeting, seca):
+    f.AttendanceRequestFactory(
+        meeting=meeting, seca=seca, status=AttendanceRequest.Status.WITHDRAWN
+    )
+    assert f.AttendanceRequestFactory(meeting=meeting, seca=seca).pk
+
+
+def test_meeting_must_end_after_it_starts(postgres, student, case_manager):
+    with pytest.raises(IntegrityError, match="meeting_ends_after_start"), transaction.atomic():
+        f.MeetingFactory(
+            student=student,
+            scheduled_by=case_manager,
+            ends_at=f.MeetingFactory.starts_at.function() - datetime.timedelta(hours=1),
+        )
+
+
+def test_meeting_needs_a_place_or_a_remote_option(postgres, student, case_manager):
+    with pytest.raises(IntegrityError, match="meeting_has_place"), transaction.atomic():
+        f.MeetingFactory(student=student, scheduled_by=case_manager, location="")
+
+
+def test_denial_needs_a_reason_and_other_needs_a_note(postgres, meeting, seca, principal):
+    decided = {"decided_by": principal, "decided_at": meeting.starts_at}
+    with pytest.raises(IntegrityError, match="request_denial_has_reason"), transaction.atomic():
+        f.AttendanceRequestFactory(meeting=meeting, seca=seca, status="denied", **decided)
+    with pytest.raises(IntegrityError, match="request_other_reason_has_note"), transaction.atomic():
+        f.AttendanceRequestFactory(
+            meeting=meeting, seca=seca, status="denied", deny_reason="other", **decided
+        )
+
+
+def test_approval_records_who_decided_and_coverage(postgres, meeting, seca, principal):
+    with pytest.raises(IntegrityError, match="request_decision_has_who"), transaction.atomic():
+        f.AttendanceRequestFactory(
+            meeting=meeting, seca=seca, status="approved", coverage_note="Class at the library"
+        )
+    with (
+        pytest.raises(IntegrityError, match="request_approval_records_coverage"),
+        transaction.atomic(),
+    ):
+        f.AttendanceRequestFactory(
+            meeting=meeting,
+            seca=seca,
+            status="approved",
+            decided_by=principal,
+            decided_at=meeting.starts_at,
+        )
+
+
+def test_schedule_block_must_end_after_start_and_name_who(postgres, seca, student):
+    with (
+        pytest.raises(IntegrityError, match="schedule_block_ends_after_start"),
+        transaction.atomic(),
+    ):
+        f.ScheduleBlockFactory(
+            seca=seca, student=student, starts=datetime.time(10), ends=datetime.time(9)
+        )
+    with (
+        pytest.raises(IntegrityError, match="schedule_block_has_student_or_group"),
+        transaction.atomic(),
+    ):
+        f.ScheduleBlockFactory(seca=seca, student=None, school=student.school)
+
+
+def test_district_admin_role_has_no_school_and_school_roles_have_one(postgres, school):
+    user = f.UserFactory()
+    with pytest.raises(IntegrityError, match="role_school_iff"), transaction.atomic():
+        Role.objects.create(user=user, kind=Role.Kind.DISTRICT_ADMIN, school=school)
+    with pytest.raises(IntegrityError, match="role_school_iff"), transaction.atomic():
+        Role.objects.create(user=user, kind=Role.Kind.SECA, school=None)
+
+
+def test_a_person_holds_a_role_once_per_school(postgres, seca, school):
+    with pytest.raises(IntegrityError, match="role_unique_per_school"), transaction.atomic():
+        Role.objects.create(user=seca, kind=Role.Kind.SECA, school=school)
+
+
+def test_one_feedback_per_seca_per_meeting(postgres, meeting, seca):
+    f.SecaFeedbackFactory(meeting=meeting, seca=seca)
+    with pytest.raises(IntegrityError, match="feedback_once_per_seca"), transaction.atomic():
+        f.SecaFeedbackFactory(meeting=meeting, seca=seca)
