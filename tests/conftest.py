@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from iepcoord.celery import app as celery_app
 from staff.models import Role
 
 from . import factories as f
@@ -27,6 +28,13 @@ def needs_service(reason: str):
 def postgres(db):
     if connection.vendor != "postgresql":
         needs_service("needs PostgreSQL: set DATABASE_URL")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager():
+    # Tasks run in the test process unless a test starts a real worker on Redis.
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
 
 
 @pytest.fixture(autouse=True)
