@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "meetings.context_processors.notifications",
             ],
         },
     },
@@ -191,6 +192,8 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "iepcoord <noreply@iepcoord.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where links in emails point.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Celery: with no REDIS_URL tasks run eagerly in the web process (the embedded default).
 CELERY_BROKER_URL = REDIS_URL or "memory://"

@@ -3,11 +3,11 @@ their decisions, SECA feedback, finalized plans and their deliveries."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from staff.models import School, Student, TimeStamped
+from staff.models import SCHOOL_STAFF_KINDS, Role, School, Student, TimeStamped
 
 
 class MeetingQuerySet(models.QuerySet):
@@ -17,6 +17,18 @@ class MeetingQuerySet(models.QuerySet):
     def visible_to(self, user):
         """FERPA: meetings of the students this user may see (one query, no rows loaded)."""
         return self.filter(student__in=Student.objects.visible_to(user))
+
+    def team_visible_to(self, user):
+        """Meetings whose papers (requests, SECA feedback, packet) this user may read: staff
+        of the school other than SECAs, district administrators, and invited team members."""
+        if not user.is_authenticated:
+            return self.none()
+        roles = Role.objects.filter(user=user)
+        return self.filter(
+            Q(Exists(roles.filter(kind=Role.Kind.DISTRICT_ADMIN)))
+            | Q(school__in=roles.filter(kind__in=SCHOOL_STAFF_KINDS).values("school_id"))
+            | Q(Exists(Invitation.objects.filter(meeting=OuterRef("pk"), user=user)))
+        )
 
 
 class Meeting(TimeStamped):
@@ -146,6 +158,9 @@ class AttendanceRequest(TimeStamped):
     note = models.TextField(blank=True, help_text="What the SECA would bring to the team.")
     # Set when a decided request goes back to the approvers (the meeting moved).
     reopened = models.BooleanField(default=False)
+    # Bumped by every change: an approver's form carries the version they saw, so of two
+    # approvers acting at once exactly one wins and the other is told who decided.
+    version = models.PositiveIntegerField(default=0)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -199,6 +214,17 @@ class AttendanceRequest(TimeStamped):
 
     def __str__(self):
         return f"{self.seca} → {self.meeting} ({self.get_status_display()})"
+
+    def not_honored_reason(self, attended: bool | None):
+        """Why the request was not honored (contract: then feedback and a copy of the plan),
+        or None. `attended` is what was recorded for the SECA at the meeting."""
+        if self.status == self.Status.DENIED:
+            return _("Denied: %(reason)s") % {"reason": self.get_deny_reason_display()}
+        if self.status == self.Status.EXPIRED:
+            return _("Not decided before the meeting started")
+        if self.status == self.Status.APPROVED and attended is False:
+            return _("Approved, but you were marked absent")
+        return None
 
 
 class SecaFeedback(TimeStamped):
@@ -312,6 +338,8 @@ class Notification(models.Model):
     url = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Claimed by the email task with a conditional update: a retry never mails twice.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

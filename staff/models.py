@@ -8,7 +8,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
-from django.db.models import Exists, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -27,7 +27,23 @@ def current_school_year(today: datetime.date | None = None) -> int:
     return today.year if today.month >= 7 else today.year - 1
 
 
-class UserManager(BaseUserManager):
+class UserQuerySet(models.QuerySet):
+    def approvers_of(self, school):
+        """Who decides SECA requests at a school: its principal and their designees."""
+        principal = Role.objects.filter(
+            user=OuterRef("pk"), school=school, kind=Role.Kind.PRINCIPAL
+        )
+        designated = Designation.objects.filter(designee=OuterRef("pk"), school=school)
+        eligible = Role.objects.filter(user=OuterRef("pk"), school=school, kind__in=DESIGNEE_KINDS)
+        return self.filter(
+            Q(Exists(principal)) | (Q(Exists(designated)) & Q(Exists(eligible))), is_active=True
+        )
+
+    def staff_of(self, school):
+        return self.filter(Exists(Role.objects.filter(user=OuterRef("pk"), school=school)))
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def create_user(self, email, password=None, **extra):
@@ -82,6 +98,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
+class SchoolQuerySet(models.QuerySet):
+    def where_approver(self, user):
+        """Schools where this user decides SECA attendance requests: as the principal, or
+        as a designee who still holds an assistant principal or case manager role there."""
+        principal = Role.objects.filter(user=user, kind=Role.Kind.PRINCIPAL, school=OuterRef("pk"))
+        designated = Designation.objects.filter(designee=user, school=OuterRef("pk"))
+        eligible = Role.objects.filter(user=user, kind__in=DESIGNEE_KINDS, school=OuterRef("pk"))
+        return self.filter(Exists(principal) | (Exists(designated) & Exists(eligible)))
+
+    def where_principal(self, user):
+        return self.filter(roles__user=user, roles__kind=Role.Kind.PRINCIPAL)
+
+
 class School(TimeStamped):
     name = models.CharField(max_length=200)
     code = models.CharField(max_length=20, unique=True, help_text="District school id.")
@@ -89,6 +118,8 @@ class School(TimeStamped):
     address = models.CharField(max_length=300, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     main_office_email = models.EmailField(blank=True)
+
+    objects = SchoolQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -152,6 +183,11 @@ class Role(TimeStamped):
     def __str__(self):
         where = self.school or "district"
         return f"{self.user} · {self.get_kind_display()} · {where}"
+
+
+# Contract: the principal's designee is "another CPS employee, such as the assistant
+# principal or case manager".
+DESIGNEE_KINDS = ("assistant_principal", "case_manager")
 
 
 class Designation(TimeStamped):

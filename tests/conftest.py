@@ -38,6 +38,12 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # PBKDF2 is deliberately slow; the tests hash hundreds of passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     # allauth keeps login rate-limit counters in the cache.
     cache.clear()

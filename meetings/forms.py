@@ -1,0 +1,77 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from staff.models import User
+
+from .models import AttendanceRequest, SecaFeedback
+
+
+class AttendanceRequestForm(forms.Form):
+    note = forms.CharField(
+        label=_("What would you bring to the team? (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ApproveForm(forms.Form):
+    prefix = "approve"
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    covered_by = forms.ModelChoiceField(
+        label=_("Who covers the SECA's students"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("No one needed (say why below)"),
+    )
+    coverage_note = forms.CharField(
+        label=_("Coverage note"),
+        required=False,
+        max_length=300,
+        help_text=_("e.g. the students are at music with their class."),
+    )
+
+    def __init__(self, *args, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if staff is not None:
+            self.fields["covered_by"].queryset = staff
+
+
+class DenyForm(forms.Form):
+    prefix = "deny"
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    deny_reason = forms.ChoiceField(
+        label=_("Reason"),
+        choices=[("", "---------"), *AttendanceRequest.DenyReason.choices],
+    )
+    decision_note = forms.CharField(
+        label=_("Note to the SECA"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when the reason is “Other”."),
+    )
+
+
+class FeedbackForm(forms.ModelForm):
+    class Meta:
+        model = SecaFeedback
+        fields = [
+            "strengths",
+            "what_works",
+            "challenges",
+            "progress",
+            "care_notes",
+            "suggestions",
+            "questions",
+        ]
+        labels = {
+            "strengths": _("The student's strengths"),
+            "what_works": _("What works: strategies, supports, routines"),
+            "challenges": _("Challenges and triggers I see"),
+            "progress": _("Progress I see toward the IEP goals"),
+            "care_notes": _("Communication, personal care and behaviour notes"),
+            "suggestions": _("What I suggest for the plan"),
+            "questions": _("Questions for the team"),
+        }
+        widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in fields}

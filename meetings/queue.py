@@ -1,0 +1,158 @@
+"""The approvers' queue: pending requests with everything needed to decide, read with a
+fixed number of queries however many requests are waiting."""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from staff.models import Role, ScheduleBlock, School, User, current_school_year
+
+from .models import AttendanceRequest, Invitation, Meeting, ParentWish
+
+
+@dataclass
+class QueueItem:
+    request: AttendanceRequest
+    overlapping_blocks: list = field(default_factory=list)
+    free_staff: list = field(default_factory=list)
+    requests_that_week: int = 0
+
+    @property
+    def meeting(self):
+        return self.request.meeting
+
+
+def _local_span(meeting: Meeting):
+    tz = meeting.school.tzinfo
+    return timezone.localtime(meeting.starts_at, tz), timezone.localtime(meeting.ends_at, tz)
+
+
+def _overlaps(block: ScheduleBlock, start: datetime.datetime, end: datetime.datetime) -> bool:
+    # A weekly block overlaps a meeting on the same weekday whose times cross it.
+    return (
+        block.weekday == start.weekday()
+        and block.school_year == current_school_year(start.date())
+        and block.starts < end.time()
+        and block.ends > start.time()
+    )
+
+
+def _week_of(moment: datetime.datetime) -> datetime.date:
+    return moment.date() - datetime.timedelta(days=moment.weekday())
+
+
+def requests_decidable_by(approver: User):
+    """Requests of the schools where this user decides, with what the decision shows."""
+    return (
+        AttendanceRequest.objects.filter(
+            meeting__school__in=School.objects.where_approver(approver)
+        )
+        .select_related("meeting__student", "meeting__school", "seca", "decided_by", "covered_by")
+        .prefetch_related(
+            Prefetch(
+                "meeting__parent_wishes", queryset=ParentWish.objects.select_related("guardian")
+            )
+        )
+    )
+
+
+def approval_queue(*, approver: User) -> list[QueueItem]:
+    """Pending requests of upcoming meetings, soonest meeting first."""
+    return decision_context(
+        requests_decidable_by(approver)
+        .filter(
+            status=AttendanceRequest.Status.PENDING,
+            meeting__state=Meeting.State.SCHEDULED,
+            meeting__starts_at__gt=timezone.now(),
+        )
+        .order_by("meeting__starts_at", "id")
+    )
+
+
+def decision_context(requests) -> list[QueueItem]:
+    """For each request: the SECA's overlapping blocks, staff free to cover, and the SECA's
+    requests that week. 2 queries for the requests and wishes, then 4 for the rest."""
+    requests = list(requests)
+    if not requests:
+        return []
+    school_ids = {r.meeting.school_id for r in requests}
+    seca_ids = {r.seca_id for r in requests}
+    spans = {r.pk: _local_span(r.meeting) for r in requests}
+    window_start = min(r.meeting.starts_at for r in requests)
+    window_end = max(r.meeting.ends_at for r in requests)
+
+    school_secas = defaultdict(list)
+    for role in (
+        Role.objects.filter(kind=Role.Kind.SECA, school_id__in=school_ids, user__is_active=True)
+        .select_related("user")
+        .order_by("user__full_name")
+    ):
+        school_secas[role.school_id].append(role.user)
+    all_seca_ids = seca_ids | {u.pk for users in school_secas.values() for u in users}
+
+    blocks_by_seca = defaultdict(list)
+    for block in ScheduleBlock.objects.filter(seca_id__in=all_seca_ids).select_related("student"):
+        blocks_by_seca[block.seca_id].append(block)
+
+    busy = defaultdict(list)
+    for inv in Invitation.objects.filter(
+        user_id__in=all_seca_ids,
+        meeting__state=Meeting.State.SCHEDULED,
+        meeting__starts_at__lt=window_end,
+        meeting__ends_at__gt=window_start,
+    ).values("user_id", "meeting_id", "meeting__starts_at", "meeting__ends_at"):
+        busy[inv["user_id"]].append(inv)
+
+    weeks = defaultdict(int)
+    first_week = _week_of(timezone.localtime(window_start)) - datetime.timedelta(days=1)
+    for row in (
+        AttendanceRequest.objects.filter(
+            seca_id__in=seca_ids,
+            meeting__starts_at__gte=datetime.datetime.combine(
+                first_week, datetime.time(), tzinfo=datetime.UTC
+            ),
+            meeting__starts_at__lt=window_end + datetime.timedelta(days=8),
+        )
+        .exclude(
+            status__in=[AttendanceRequest.Status.WITHDRAWN, AttendanceRequest.Status.CANCELLED]
+        )
+        .values("seca_id", "meeting__starts_at", "meeting__school__timezone")
+    ):
+        local = timezone.localtime(
+            row["meeting__starts_at"], School(timezone=row["meeting__school__timezone"]).tzinfo
+        )
+        weeks[(row["seca_id"], _week_of(local))] += 1
+
+    items = []
+    for req in requests:
+        start, end = spans[req.pk]
+        meeting = req.meeting
+
+        def is_busy(user_id, meeting=meeting):
+            return any(
+                b["meeting_id"] != meeting.pk
+                and b["meeting__starts_at"] < meeting.ends_at
+                and b["meeting__ends_at"] > meeting.starts_at
+                for b in busy[user_id]
+            )
+
+        items.append(
+            QueueItem(
+                request=req,
+                overlapping_blocks=[
+                    b for b in blocks_by_seca[req.seca_id] if _overlaps(b, start, end)
+                ],
+                free_staff=[
+                    u
+                    for u in school_secas[meeting.school_id]
+                    if u.pk != req.seca_id
+                    and not any(_overlaps(b, start, end) for b in blocks_by_seca[u.pk])
+                    and not is_busy(u.pk)
+                ],
+                requests_that_week=weeks[(req.seca_id, _week_of(start))],
+            )
+        )
+    return items

@@ -1,0 +1,512 @@
+"""Every state change of a meeting and of what hangs on it.
+
+Each service is atomic, locks the row it changes, checks the transition against
+REQUEST_TRANSITIONS, saves with update_fields, writes an audit event and only then queues
+email, on commit. Views turn a DomainError into a message next to the form.
+"""
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from staff.models import Assignment, School, Student, User, current_school_year
+from staff.services import DomainError, audit_record
+
+from .models import AttendanceRequest, Invitation, Meeting, Notification, SecaFeedback
+
+Status = AttendanceRequest.Status
+
+# The request state machine: action -> {from status: to status}. Anything else is refused.
+REQUEST_TRANSITIONS = {
+    "submit": {None: Status.PENDING},
+    "withdraw": {Status.PENDING: Status.WITHDRAWN},
+    # A decision can be changed until the meeting starts; each change is recorded.
+    "approve": {
+        Status.PENDING: Status.APPROVED,
+        Status.DENIED: Status.APPROVED,
+        Status.APPROVED: Status.APPROVED,
+    },
+    "deny": {
+        Status.PENDING: Status.DENIED,
+        Status.APPROVED: Status.DENIED,
+        Status.DENIED: Status.DENIED,
+    },
+    # The meeting moved: an approval no longer says the SECA is free at the new time.
+    "reopen": {Status.APPROVED: Status.PENDING},
+    # Still pending when the meeting starts: not honored.
+    "expire": {Status.PENDING: Status.EXPIRED},
+    "cancel": {
+        Status.PENDING: Status.CANCELLED,
+        Status.APPROVED: Status.CANCELLED,
+        Status.DENIED: Status.CANCELLED,
+    },
+}
+
+SECA_TEAM_ROLE = "SECA (requested to attend)"
+
+
+def request_next_status(status, action):
+    try:
+        return REQUEST_TRANSITIONS[action][status]
+    except KeyError:
+        label = Status(status).label if status else _("new")
+        raise DomainError(
+            _("This request is %(status)s and can no longer be %(action)s.")
+            % {"status": str(label).lower(), "action": _ACTION_PAST[action]}
+        ) from None
+
+
+_ACTION_PAST = {
+    "submit": "submitted",
+    "withdraw": "withdrawn",
+    "approve": "approved",
+    "deny": "denied",
+    "reopen": "re-opened",
+    "expire": "expired",
+    "cancel": "cancelled",
+}
+
+
+def _snapshot(req: AttendanceRequest) -> dict:
+    return {
+        "status": req.status,
+        "deny_reason": req.deny_reason,
+        "decision_note": req.decision_note,
+        "covered_by": req.covered_by_id,
+        "coverage_note": req.coverage_note,
+        "decided_by": req.decided_by_id,
+    }
+
+
+def _when(meeting: Meeting) -> str:
+    local = timezone.localtime(meeting.starts_at, meeting.school.tzinfo)
+    return date_format(local, "l, F j, g:i A")
+
+
+def _meeting_label(meeting: Meeting) -> str:
+    return f"{meeting.get_kind_display()} for {meeting.student.full_name}, {_when(meeting)}"
+
+
+def notify(users, message: str, url: str = "") -> None:
+    """An in-app notification per user, each emailed by its own task after commit."""
+    from .tasks import send_notification_email
+
+    rows = Notification.objects.bulk_create(
+        [Notification(user=user, message=message[:300], url=url) for user in users]
+    )
+    for row in rows:
+        send_notification_email.delay_on_commit(row.pk)
+
+
+def is_assigned_seca(*, seca: User, student: Student) -> bool:
+    return Assignment.objects.filter(
+        staff=seca,
+        student=student,
+        kind=Assignment.Kind.SECA,
+        school_year=current_school_year(),
+    ).exists()
+
+
+def _meeting_open_for_requests(meeting: Meeting) -> None:
+    if meeting.state == Meeting.State.CANCELLED:
+        raise DomainError(_("This meeting was cancelled."))
+    if meeting.state == Meeting.State.HELD or meeting.has_started:
+        raise DomainError(_("This meeting has already started."))
+
+
+# Lock the bare row first, then read it with its relations in a new statement: a locking
+# query that joins re-reads only the locked row after waiting, so the joined columns
+# (who decided) would be stale.
+def _lock_meeting(meeting: Meeting) -> Meeting:
+    Meeting.objects.select_for_update().filter(pk=meeting.pk).values_list("pk").get()
+    return Meeting.objects.select_related("student", "school").get(pk=meeting.pk)
+
+
+def _lock_request(req: AttendanceRequest) -> AttendanceRequest:
+    AttendanceRequest.objects.select_for_update().filter(pk=req.pk).values_list("pk").get()
+    return AttendanceRequest.objects.select_related(
+        "meeting__student", "meeting__school", "seca", "decided_by"
+    ).get(pk=req.pk)
+
+
+@transaction.atomic
+def attendance_request_submit(*, seca: User, meeting: Meeting, note: str = "") -> AttendanceRequest:
+    meeting = _lock_meeting(meeting)
+    if not is_assigned_seca(seca=seca, student=meeting.student):
+        raise DomainError(_("You can only ask to attend meetings of students you support."))
+    _meeting_open_for_requests(meeting)
+    if AttendanceRequest.objects.filter(
+        meeting=meeting, seca=seca, status__in=AttendanceRequest.OPEN_STATUSES
+    ).exists():
+        raise DomainError(_("You already have an open request for this meeting."))
+    request_next_status(None, "submit")
+    try:
+        with transaction.atomic():
+            req = AttendanceRequest.objects.create(meeting=meeting, seca=seca, note=note.strip())
+    except IntegrityError:
+        # Two submissions at once: the database's unique constraint let one through.
+        raise DomainError(_("You already have an open request for this meeting.")) from None
+    audit_record(
+        actor=seca,
+        action="request.submitted",
+        obj=req,
+        school=meeting.school,
+        student=meeting.student,
+        after=_snapshot(req),
+    )
+    notify(
+        User.objects.approvers_of(meeting.school),
+        _("%(seca)s asks to attend the %(meeting)s.")
+        % {"seca": seca.full_name, "meeting": _meeting_label(meeting)},
+        reverse("request_decide", args=[req.pk]),
+    )
+    return req
+
+
+@transaction.atomic
+def attendance_request_withdraw(*, seca: User, attendance_request: AttendanceRequest) -> None:
+    req = _lock_request(attendance_request)
+    if req.seca_id != seca.pk:
+        raise DomainError(_("Only the SECA who asked can withdraw this request."))
+    _meeting_open_for_requests(req.meeting)
+    before = _snapshot(req)
+    req.status = request_next_status(req.status, "withdraw")
+    req.version += 1
+    req.save(update_fields=["status", "version", "updated_at"])
+    audit_record(
+        actor=seca,
+        action="request.withdrawn",
+        obj=req,
+        school=req.meeting.school,
+        student=req.meeting.student,
+        before=before,
+        after=_snapshot(req),
+    )
+
+
+@transaction.atomic
+def attendance_request_decide(
+    *,
+    approver: User,
+    attendance_request: AttendanceRequest,
+    approve: bool,
+    seen_version: int,
+    deny_reason: str = "",
+    decision_note: str = "",
+    covered_by: User | None = None,
+    coverage_note: str = "",
+) -> AttendanceRequest:
+    req = _lock_request(attendance_request)
+    meeting = req.meeting
+    if not School.objects.where_approver(approver).filter(pk=meeting.school_id).exists():
+        raise DomainError(_("Only the principal or a designee of this school can decide."))
+    if req.version != seen_version:
+        # Another approver acted since this one opened the request: the first one wins.
+        if req.decided_by_id and req.status in (Status.APPROVED, Status.DENIED):
+            raise DomainError(
+                _("%(who)s already %(status)s this request at %(when)s.")
+                % {
+                    "who": req.decided_by.full_name,
+                    "status": req.get_status_display().lower(),
+                    "when": date_format(
+                        timezone.localtime(req.decided_at, meeting.school.tzinfo), "g:i A"
+                    ),
+                }
+            )
+        raise DomainError(
+            _("This request changed since you opened it: it is now %(status)s.")
+            % {"status": req.get_status_display().lower()}
+        )
+    _meeting_open_for_requests(meeting)
+    before = _snapshot(req)
+    req.status = request_next_status(req.status, "approve" if approve else "deny")
+    decision_note = decision_note.strip()
+    if approve:
+        coverage_note = coverage_note.strip()
+        if covered_by is None and not coverage_note:
+            raise DomainError(
+                _("Say who covers the SECA's students, or why no one needs to."), field="covered_by"
+            )
+        if covered_by is not None and (
+            covered_by.pk == req.seca_id
+            or not User.objects.staff_of(meeting.school).filter(pk=covered_by.pk).exists()
+        ):
+            raise DomainError(_("Choose someone else at this school to cover."), field="covered_by")
+        req.deny_reason = ""
+        req.covered_by, req.coverage_note = covered_by, coverage_note
+    else:
+        if deny_reason not in AttendanceRequest.DenyReason.values:
+            raise DomainError(_("Choose a reason for the denial."), field="deny_reason")
+        if deny_reason == AttendanceRequest.DenyReason.OTHER and not decision_note:
+            raise DomainError(
+                _("Explain the reason in a note when it is “Other”."), field="decision_note"
+            )
+        req.deny_reason = deny_reason
+        req.covered_by, req.coverage_note = None, ""
+    req.decision_note = decision_note
+    req.decided_by, req.decided_at = approver, timezone.now()
+    req.reopened = False
+    req.version += 1
+    req.save(
+        update_fields=[
+            "status",
+            "deny_reason",
+            "decision_note",
+            "covered_by",
+            "coverage_note",
+            "decided_by",
+            "decided_at",
+            "reopened",
+            "version",
+            "updated_at",
+        ]
+    )
+    _sync_seca_invitation(req)
+    audit_record(
+        actor=approver,
+        action="request.approved" if approve else "request.denied",
+        obj=req,
+        school=meeting.school,
+        student=meeting.student,
+        before=before,
+        after=_snapshot(req),
+    )
+    if approve:
+        message = _("Your request to attend the %(meeting)s was approved by %(who)s.")
+    else:
+        message = _(
+            "Your request to attend the %(meeting)s was denied by %(who)s: %(reason)s. "
+            "Please give your feedback before the meeting."
+        )
+    notify(
+        [req.seca],
+        message
+        % {
+            "meeting": _meeting_label(meeting),
+            "who": approver.full_name,
+            "reason": req.get_deny_reason_display(),
+        },
+        reverse("feedback_edit", args=[meeting.pk]) if not approve else reverse("home"),
+    )
+    return req
+
+
+def _sync_seca_invitation(req: AttendanceRequest) -> None:
+    """An approved SECA is on the meeting's team, where attendance is recorded."""
+    if req.status == Status.APPROVED:
+        Invitation.objects.get_or_create(
+            meeting=req.meeting,
+            user=req.seca,
+            defaults={"name": req.seca.full_name, "role": SECA_TEAM_ROLE, "email": req.seca.email},
+        )
+    else:
+        Invitation.objects.filter(
+            meeting=req.meeting, user=req.seca, role=SECA_TEAM_ROLE, attended__isnull=True
+        ).delete()
+
+
+def _requests_move(*, meeting: Meeting, action: str, actor: User | None, statuses) -> list:
+    changed = []
+    for req in (
+        AttendanceRequest.objects.select_for_update(of=("self",))
+        .select_related("seca")
+        .filter(meeting=meeting, status__in=statuses)
+    ):
+        before = _snapshot(req)
+        req.status = request_next_status(req.status, action)
+        req.reopened = action == "reopen"
+        req.version += 1
+        req.save(update_fields=["status", "reopened", "version", "updated_at"])
+        if action != "reopen":
+            _sync_seca_invitation(req)
+        audit_record(
+            actor=actor,
+            action=f"request.{_ACTION_PAST[action].replace('-', '')}",
+            obj=req,
+            school=meeting.school,
+            student=meeting.student,
+            before=before,
+            after=_snapshot(req),
+        )
+        changed.append(req)
+    return changed
+
+
+@transaction.atomic
+def meeting_reschedule(
+    *,
+    actor: User,
+    meeting: Meeting,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    reason: str,
+) -> Meeting:
+    meeting = _lock_meeting(meeting)
+    if meeting.state != Meeting.State.SCHEDULED:
+        raise DomainError(_("Only a scheduled meeting can be rescheduled."))
+    if starts_at <= timezone.now():
+        raise DomainError(_("The new time is in the past."), field="starts_at")
+    if ends_at <= starts_at:
+        raise DomainError(_("The meeting must end after it starts."), field="ends_at")
+    if not reason.strip():
+        raise DomainError(_("Give a reason for the change."), field="reason")
+    before = {"starts_at": meeting.starts_at.isoformat(), "ends_at": meeting.ends_at.isoformat()}
+    meeting.starts_at, meeting.ends_at, meeting.change_reason = starts_at, ends_at, reason.strip()
+    meeting.save(update_fields=["starts_at", "ends_at", "change_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="meeting.rescheduled",
+        obj=meeting,
+        school=meeting.school,
+        student=meeting.student,
+        before=before,
+        after={
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "reason": meeting.change_reason,
+        },
+    )
+    reopened = _requests_move(
+        meeting=meeting, action="reopen", actor=actor, statuses=[Status.APPROVED]
+    )
+    if reopened:
+        label = _meeting_label(meeting)
+        notify(
+            [r.seca for r in reopened],
+            _("The %(meeting)s moved; your approved request is back with the approvers.")
+            % {"meeting": label},
+            reverse("home"),
+        )
+        notify(
+            User.objects.approvers_of(meeting.school),
+            _("The %(meeting)s moved: %(count)d approved request(s) need a new decision.")
+            % {"meeting": label, "count": len(reopened)},
+            reverse("approval_queue"),
+        )
+    return meeting
+
+
+@transaction.atomic
+def meeting_cancel(*, actor: User, meeting: Meeting, reason: str) -> Meeting:
+    meeting = _lock_meeting(meeting)
+    if meeting.state != Meeting.State.SCHEDULED:
+        raise DomainError(_("Only a scheduled meeting can be cancelled."))
+    if not reason.strip():
+        raise DomainError(_("Give a reason for cancelling."), field="reason")
+    meeting.state, meeting.change_reason = Meeting.State.CANCELLED, reason.strip()
+    meeting.save(update_fields=["state", "change_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="meeting.cancelled",
+        obj=meeting,
+        school=meeting.school,
+        student=meeting.student,
+        before={"state": Meeting.State.SCHEDULED},
+        after={"state": meeting.state, "reason": meeting.change_reason},
+    )
+    cancelled = _requests_move(
+        meeting=meeting,
+        action="cancel",
+        actor=actor,
+        statuses=[Status.PENDING, Status.APPROVED, Status.DENIED],
+    )
+    notify(
+        [r.seca for r in cancelled],
+        _("The %(meeting)s was cancelled, and your request with it.")
+        % {"meeting": _meeting_label(meeting)},
+        reverse("home"),
+    )
+    return meeting
+
+
+@transaction.atomic
+def attendance_requests_expire(*, now: datetime.datetime | None = None) -> int:
+    """Requests still pending when their meeting starts are not honored (contract)."""
+    now = now or timezone.now()
+    expired = list(
+        AttendanceRequest.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("meeting__student", "meeting__school", "seca")
+        .filter(status=Status.PENDING, meeting__starts_at__lte=now)
+    )
+    for req in expired:
+        before = _snapshot(req)
+        req.status = request_next_status(req.status, "expire")
+        req.version += 1
+        req.save(update_fields=["status", "version", "updated_at"])
+        audit_record(
+            actor=None,
+            action="request.expired",
+            obj=req,
+            school=req.meeting.school,
+            student=req.meeting.student,
+            before=before,
+            after=_snapshot(req),
+        )
+        notify(
+            [req.seca],
+            _(
+                "Your request to attend the %(meeting)s was not decided before it started. "
+                "Your feedback reaches the team with the meeting's papers."
+            )
+            % {"meeting": _meeting_label(req.meeting)},
+            reverse("feedback_edit", args=[req.meeting_id]),
+        )
+    return len(expired)
+
+
+FEEDBACK_FIELDS = [
+    "strengths",
+    "what_works",
+    "challenges",
+    "progress",
+    "care_notes",
+    "suggestions",
+    "questions",
+]
+
+
+@transaction.atomic
+def feedback_save(*, seca: User, meeting: Meeting, data: dict, submit: bool) -> SecaFeedback:
+    """Save the SECA's feedback as a draft, or submit it; editable until the meeting starts."""
+    meeting = _lock_meeting(meeting)
+    if not is_assigned_seca(seca=seca, student=meeting.student):
+        raise DomainError(_("You can only give feedback on students you support."))
+    if meeting.state == Meeting.State.CANCELLED:
+        raise DomainError(_("This meeting was cancelled."))
+    if meeting.state == Meeting.State.HELD or meeting.has_started:
+        raise DomainError(_("The meeting has started: your feedback can no longer be changed."))
+    cleaned = {name: (data.get(name) or "").strip() for name in FEEDBACK_FIELDS}
+    if submit and not any(cleaned.values()):
+        raise DomainError(_("Write at least one section before submitting."), field="strengths")
+    feedback, created = SecaFeedback.objects.select_for_update().get_or_create(
+        meeting=meeting, seca=seca, defaults=cleaned
+    )
+    before = {"submitted_at": feedback.submitted_at and feedback.submitted_at.isoformat()}
+    for name, value in cleaned.items():
+        setattr(feedback, name, value)
+    first_submission = submit and feedback.submitted_at is None
+    if submit:
+        feedback.submitted_at = timezone.now()
+    feedback.save()
+    audit_record(
+        actor=seca,
+        action="feedback.submitted" if submit else "feedback.saved",
+        obj=feedback,
+        school=meeting.school,
+        student=meeting.student,
+        before=before,
+        after={"submitted_at": feedback.submitted_at and feedback.submitted_at.isoformat()},
+    )
+    if first_submission:
+        team = {meeting.scheduled_by, meeting.student.case_manager} - {None}
+        notify(
+            team,
+            _("%(seca)s submitted feedback for the %(meeting)s.")
+            % {"seca": seca.full_name, "meeting": _meeting_label(meeting)},
+            reverse("meeting_detail", args=[meeting.pk]),
+        )
+    return feedback
