@@ -220,7 +220,9 @@ class AttendanceRequest(TimeStamped):
         or None. `attended` is what was recorded for the SECA at the meeting."""
         if self.status == self.Status.DENIED:
             return _("Denied: %(reason)s") % {"reason": self.get_deny_reason_display()}
-        if self.status == self.Status.EXPIRED:
+        if self.status == self.Status.EXPIRED or (
+            self.status == self.Status.PENDING and self.meeting.has_started
+        ):
             return _("Not decided before the meeting started")
         if self.status == self.Status.APPROVED and attended is False:
             return _("Approved, but you were marked absent")
@@ -353,3 +355,110 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.message}"
+
+
+class ContactAttempt(TimeStamped):
+    """An attempt to agree a time with the family: 34 CFR 300.322(d) asks for a record."""
+
+    class Method(models.TextChoices):
+        PHONE = "phone", _("Phone call")
+        EMAIL = "email", _("Email")
+        LETTER = "letter", _("Letter")
+        TEXT = "text", _("Text message")
+        IN_PERSON = "in_person", _("In person")
+        HOME_VISIT = "home_visit", _("Home visit")
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="contact_attempts")
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, null=True, blank=True, related_name="contact_attempts"
+    )
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    attempted_at = models.DateTimeField()
+    method = models.CharField(max_length=12, choices=Method.choices)
+    outcome = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-attempted_at"]
+
+    def __str__(self):
+        return f"{self.get_method_display()} on {self.attempted_at:%Y-%m-%d}: {self.outcome[:40]}"
+
+
+class MeetingNotice(TimeStamped):
+    """The notice of meeting as sent to one guardian; a new one on each reschedule or cancel."""
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", _("Notice of meeting")
+        RESCHEDULED = "rescheduled", _("Meeting moved")
+        CANCELLED = "cancelled", _("Meeting cancelled")
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="notices")
+    guardian = models.ForeignKey("staff.Guardian", on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    # Claimed by the email task with a conditional update: a retry never mails twice.
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["meeting", "guardian"], name="notice_meeting_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.guardian.full_name}"
+
+
+class NoticeResponse(TimeStamped):
+    """A guardian's answer to the notice of meeting."""
+
+    class Answer(models.TextChoices):
+        WILL_ATTEND = "attend", _("I will attend")
+        ANOTHER_TIME = "another_time", _("I ask for another time")
+        WILL_NOT_ATTEND = "not_attend", _("I will not attend")
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="responses")
+    guardian = models.ForeignKey("staff.Guardian", on_delete=models.CASCADE, related_name="+")
+    answer = models.CharField(max_length=12, choices=Answer.choices)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "guardian"], name="notice_response_once"),
+            models.CheckConstraint(
+                condition=~Q(answer="another_time") | ~Q(note=""),
+                name="notice_response_another_time_has_note",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.guardian.full_name}: {self.get_answer_display()}"
+
+
+class Reminder(models.Model):
+    """One reminder sent: the unique key (kind, object, recipient, slot) is claimed before
+    the email goes, so a sweep run twice, or two beats at once, sends nothing twice."""
+
+    kind = models.CharField(max_length=40)
+    object_id = models.BigIntegerField()
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    slot = models.CharField(max_length=40, help_text="e.g. '7d', '24h', or a week's date.")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "object_id", "recipient", "slot"], name="reminder_once"
+            ),
+        ]
+        indexes = [
+            # Reminders claimed but not yet sent (a worker died): the sweep re-queues them.
+            models.Index(
+                fields=["created_at"], condition=Q(sent_at__isnull=True), name="reminder_unsent_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} #{self.object_id} to {self.recipient_id} ({self.slot})"

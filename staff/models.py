@@ -341,6 +341,27 @@ class Guardian(TimeStamped):
         return f"{self.full_name} ({self.relationship} of {self.student})"
 
 
+class GuardianInvite(TimeStamped):
+    """The only way a parent gets an account: the case manager invites them by email; the
+    link (a secret token, valid for a while) lets them set a password and binds the
+    account to that child."""
+
+    guardian = models.ForeignKey(Guardian, on_delete=models.CASCADE, related_name="invites")
+    token = models.CharField(max_length=43, unique=True, default=secrets.token_urlsafe)
+    email = models.EmailField()
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Invite for {self.guardian.full_name} <{self.email}>"
+
+
 class AssignmentQuerySet(models.QuerySet):
     def current(self):
         return self.filter(school_year=current_school_year())

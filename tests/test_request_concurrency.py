@@ -5,8 +5,8 @@ import threading
 import pytest
 from django.db import connection
 
-from meetings import services
 from meetings.models import AttendanceRequest
+from meetings.services import attendance
 from staff.models import AuditEvent
 from staff.services import DomainError
 
@@ -36,13 +36,13 @@ def run_at_once(*calls):
 
 
 def test_two_approvers_at_once_exactly_one_wins(postgres, meeting, seca, principal, designee):
-    req = services.attendance_request_submit(seca=seca, meeting=meeting)
+    req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     seen = req.version
     outcomes = run_at_once(
-        lambda: services.attendance_request_decide(
+        lambda: attendance.attendance_request_decide(
             approver=principal, attendance_request=req, approve=True, seen_version=seen,
             coverage_note="Gym with Mr. Lee"),
-        lambda: services.attendance_request_decide(
+        lambda: attendance.attendance_request_decide(
             approver=designee, attendance_request=req, approve=False, seen_version=seen,
             deny_reason="group"),
     )
@@ -58,8 +58,8 @@ def test_two_approvers_at_once_exactly_one_wins(postgres, meeting, seca, princip
 
 def test_two_submissions_at_once_open_one_request(postgres, meeting, seca):
     outcomes = run_at_once(
-        lambda: services.attendance_request_submit(seca=seca, meeting=meeting),
-        lambda: services.attendance_request_submit(seca=seca, meeting=meeting),
+        lambda: attendance.attendance_request_submit(seca=seca, meeting=meeting),
+        lambda: attendance.attendance_request_submit(seca=seca, meeting=meeting),
     )
     assert sorted(kind for kind, _ in outcomes) == ["ok", "refused"]
     assert AttendanceRequest.objects.filter(meeting=meeting, seca=seca).count() == 1

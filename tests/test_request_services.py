@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from meetings import services
 from meetings.models import AttendanceRequest, Invitation, Meeting, Notification
+from meetings.services import attendance
 from staff.models import AuditEvent
 from staff.services import DomainError
 
@@ -30,21 +30,21 @@ def make_request(meeting, seca, status, decider):
 
 def run(action, req, principal):
     if action == "withdraw":
-        services.attendance_request_withdraw(seca=req.seca, attendance_request=req)
+        attendance.attendance_request_withdraw(seca=req.seca, attendance_request=req)
     elif action == "approve":
-        services.attendance_request_decide(approver=principal, attendance_request=req,
+        attendance.attendance_request_decide(approver=principal, attendance_request=req,
                                            approve=True, seen_version=req.version,
                                            coverage_note="Para from room 12")
     elif action == "deny":
-        services.attendance_request_decide(approver=principal, attendance_request=req,
+        attendance.attendance_request_decide(approver=principal, attendance_request=req,
                                            approve=False, seen_version=req.version,
                                            deny_reason="other_student")
     elif action == "expire":
-        services.attendance_requests_expire(now=req.meeting.starts_at)
+        attendance.attendance_requests_expire(now=req.meeting.starts_at)
     elif action == "cancel":
-        services.meeting_cancel(actor=principal, meeting=req.meeting, reason="Parent ill")
+        attendance.meeting_cancel(actor=principal, meeting=req.meeting, reason="Parent ill")
     elif action == "reschedule":
-        services.meeting_reschedule(actor=principal, meeting=req.meeting,
+        attendance.meeting_reschedule(actor=principal, meeting=req.meeting,
                                     starts_at=req.meeting.starts_at + datetime.timedelta(days=1),
                                     ends_at=req.meeting.ends_at + datetime.timedelta(days=1),
                                     reason="Room unavailable")
@@ -84,7 +84,7 @@ def test_request_state_machine(action, status, meeting, seca, principal):
 def test_seca_requests_for_assigned_student(meeting, seca, principal, designee,
                                             django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        req = services.attendance_request_submit(seca=seca, meeting=meeting,
+        req = attendance.attendance_request_submit(seca=seca, meeting=meeting,
                                                  note="I know his routines")
     assert req.status == S.PENDING and req.note == "I know his routines"
     # The school's approvers are told, in the app and by email.
@@ -98,7 +98,7 @@ def test_seca_requests_for_assigned_student(meeting, seca, principal, designee,
 
 def test_seca_cannot_request_for_unassigned_student(meeting, other_school_seca):
     with pytest.raises(DomainError, match="students you support"):
-        services.attendance_request_submit(seca=other_school_seca, meeting=meeting)
+        attendance.attendance_request_submit(seca=other_school_seca, meeting=meeting)
     assert not AttendanceRequest.objects.exists()
 
 
@@ -110,24 +110,24 @@ def test_seca_cannot_request_for_closed_meeting(change, meeting, seca):
     else:
         Meeting.objects.filter(pk=meeting.pk).update(state=change)
     with pytest.raises(DomainError):
-        services.attendance_request_submit(seca=seca, meeting=meeting)
+        attendance.attendance_request_submit(seca=seca, meeting=meeting)
     assert not AttendanceRequest.objects.exists()
 
 
 def test_seca_cannot_open_a_second_request(meeting, seca):
-    services.attendance_request_submit(seca=seca, meeting=meeting)
+    attendance.attendance_request_submit(seca=seca, meeting=meeting)
     with pytest.raises(DomainError, match="already have an open request"):
-        services.attendance_request_submit(seca=seca, meeting=meeting)
+        attendance.attendance_request_submit(seca=seca, meeting=meeting)
     assert AttendanceRequest.objects.count() == 1
 
 
 def test_approval_records_coverage_and_puts_seca_on_the_team(meeting, seca, principal, school,
                                                              django_capture_on_commit_callbacks):
     cover = f.UserFactory(full_name="Cora Cover", roles=[("seca", school)])
-    req = services.attendance_request_submit(seca=seca, meeting=meeting)
+    req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.attendance_request_decide(approver=principal, attendance_request=req,
+        attendance.attendance_request_decide(approver=principal, attendance_request=req,
                                            approve=True, seen_version=req.version,
                                            covered_by=cover)
     req.refresh_from_db()
@@ -139,9 +139,9 @@ def test_approval_records_coverage_and_puts_seca_on_the_team(meeting, seca, prin
 
 
 def test_approval_without_coverage_is_refused(meeting, seca, principal):
-    req = services.attendance_request_submit(seca=seca, meeting=meeting)
+    req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     with pytest.raises(DomainError, match="who covers") as error:
-        services.attendance_request_decide(approver=principal, attendance_request=req,
+        attendance.attendance_request_decide(approver=principal, attendance_request=req,
                                            approve=True, seen_version=req.version)
     assert error.value.field == "covered_by"
     req.refresh_from_db()
@@ -150,20 +150,20 @@ def test_approval_without_coverage_is_refused(meeting, seca, principal):
 
 def test_coverage_by_someone_of_another_school_is_refused(meeting, seca, principal,
                                                           other_school_seca):
-    req = services.attendance_request_submit(seca=seca, meeting=meeting)
+    req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     with pytest.raises(DomainError, match="someone else at this school"):
-        services.attendance_request_decide(approver=principal, attendance_request=req,
+        attendance.attendance_request_decide(approver=principal, attendance_request=req,
                                            approve=True, seen_version=req.version,
                                            covered_by=other_school_seca)
 
 
 def test_denial_needs_reason_and_other_needs_note(meeting, seca, principal):
-    req = services.attendance_request_submit(seca=seca, meeting=meeting)
+    req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     with pytest.raises(DomainError, match="Choose a reason"):
-        services.attendance_request_decide(approver=principal, attendance_request=req,
+        attendance.attendance_request_decide(approver=principal, attendance_request=req,
                                            approve=False, seen_version=req.version)
     with pytest.raises(DomainError, match="Other") as error:
-        services.attendance_request_decide(approver=principal, attendance_request=req,
+        attendance.attendance_request_decide(approver=principal, attendance_request=req,
                                            approve=False, seen_version=req.version,
                                            deny_reason="other")
     assert error.value.field == "decision_note"
@@ -173,10 +173,10 @@ def test_denial_needs_reason_and_other_needs_note(meeting, seca, principal):
 
 def test_denial_asks_the_seca_for_feedback(meeting, seca, designee,
                                            django_capture_on_commit_callbacks):
-    req = services.attendance_request_submit(seca=seca, meeting=meeting)
+    req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.attendance_request_decide(approver=designee, attendance_request=req,
+        attendance.attendance_request_decide(approver=designee, attendance_request=req,
                                            approve=False, seen_version=req.version,
                                            deny_reason="parent_asked")
     req.refresh_from_db()
@@ -187,11 +187,11 @@ def test_denial_asks_the_seca_for_feedback(meeting, seca, designee,
 
 
 def test_changed_decision_is_recorded_each_time(meeting, seca, principal, designee):
-    req = services.attendance_request_submit(seca=seca, meeting=meeting)
-    req = services.attendance_request_decide(approver=principal, attendance_request=req,
+    req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
+    req = attendance.attendance_request_decide(approver=principal, attendance_request=req,
                                              approve=False, seen_version=req.version,
                                              deny_reason="group")
-    services.attendance_request_decide(approver=designee, attendance_request=req, approve=True,
+    attendance.attendance_request_decide(approver=designee, attendance_request=req, approve=True,
                                        seen_version=req.version, coverage_note="Music class")
     actions = list(AuditEvent.objects.filter(object_type="attendancerequest")
                    .order_by("at", "id").values_list("action", "actor__email"))
@@ -200,12 +200,12 @@ def test_changed_decision_is_recorded_each_time(meeting, seca, principal, design
 
 
 def test_stale_decision_is_told_who_decided_first(meeting, seca, principal, designee):
-    req = services.attendance_request_submit(seca=seca, meeting=meeting)
+    req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     seen = req.version
-    services.attendance_request_decide(approver=principal, attendance_request=req,
+    attendance.attendance_request_decide(approver=principal, attendance_request=req,
                                        approve=True, seen_version=seen, coverage_note="Gym")
     with pytest.raises(DomainError, match="Pat Principal already approved this request"):
-        services.attendance_request_decide(approver=designee, attendance_request=req,
+        attendance.attendance_request_decide(approver=designee, attendance_request=req,
                                            approve=False, seen_version=seen, deny_reason="group")
     req.refresh_from_db()
     assert req.status == S.APPROVED and req.decided_by == principal
@@ -215,22 +215,22 @@ def test_removed_designee_can_no_longer_decide(meeting, seca, designee, principa
     from staff.models import Designation
     from staff.services import designation_remove
 
-    req = services.attendance_request_submit(seca=seca, meeting=meeting)
+    req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     designation_remove(principal=principal, designation=Designation.objects.get(designee=designee))
     with pytest.raises(DomainError, match="principal or a designee"):
-        services.attendance_request_decide(approver=designee, attendance_request=req,
+        attendance.attendance_request_decide(approver=designee, attendance_request=req,
                                            approve=False, seen_version=req.version,
                                            deny_reason="group")
 
 
 def test_reschedule_reopens_approved_requests_and_tells_everyone(
         meeting, seca, principal, django_capture_on_commit_callbacks):
-    req = services.attendance_request_submit(seca=seca, meeting=meeting)
-    services.attendance_request_decide(approver=principal, attendance_request=req, approve=True,
+    req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
+    attendance.attendance_request_decide(approver=principal, attendance_request=req, approve=True,
                                        seen_version=req.version, coverage_note="Gym")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.meeting_reschedule(actor=principal, meeting=meeting,
+        attendance.meeting_reschedule(actor=principal, meeting=meeting,
                                     starts_at=meeting.starts_at + datetime.timedelta(hours=3),
                                     ends_at=meeting.ends_at + datetime.timedelta(hours=3),
                                     reason="Parent asked for afternoon")
@@ -241,10 +241,10 @@ def test_reschedule_reopens_approved_requests_and_tells_everyone(
 
 def test_cancelled_meeting_cancels_requests_and_tells_the_seca(
         meeting, seca, principal, django_capture_on_commit_callbacks):
-    req = services.attendance_request_submit(seca=seca, meeting=meeting)
+    req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.meeting_cancel(actor=principal, meeting=meeting, reason="Student moved")
+        attendance.meeting_cancel(actor=principal, meeting=meeting, reason="Student moved")
     req.refresh_from_db()
     assert req.status == S.CANCELLED
     assert [m.to for m in mail.outbox] == [[seca.email]]
@@ -252,10 +252,10 @@ def test_cancelled_meeting_cancels_requests_and_tells_the_seca(
 
 
 def test_pending_request_expires_when_the_meeting_starts(meeting, seca):
-    req = services.attendance_request_submit(seca=seca, meeting=meeting)
-    assert services.attendance_requests_expire(now=meeting.starts_at - datetime.timedelta(
+    req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
+    assert attendance.attendance_requests_expire(now=meeting.starts_at - datetime.timedelta(
         minutes=1)) == 0
-    assert services.attendance_requests_expire(now=meeting.starts_at) == 1
+    assert attendance.attendance_requests_expire(now=meeting.starts_at) == 1
     req.refresh_from_db()
     assert req.status == S.EXPIRED
     assert req.not_honored_reason(attended=None) == "Not decided before the meeting started"
@@ -263,10 +263,10 @@ def test_pending_request_expires_when_the_meeting_starts(meeting, seca):
 
 def test_feedback_draft_then_submit_until_the_meeting_starts(
         meeting, seca, case_manager, django_capture_on_commit_callbacks):
-    services.feedback_save(seca=seca, meeting=meeting, data={"strengths": "Kind"}, submit=False)
+    attendance.feedback_save(seca=seca, meeting=meeting, data={"strengths": "Kind"}, submit=False)
     assert not Notification.objects.filter(user=case_manager).exists()
     with django_capture_on_commit_callbacks(execute=True):
-        feedback = services.feedback_save(seca=seca, meeting=meeting,
+        feedback = attendance.feedback_save(seca=seca, meeting=meeting,
                                           data={"strengths": "Kind", "what_works": "Timers"},
                                           submit=True)
     assert feedback.submitted_at and feedback.what_works == "Timers"
@@ -274,12 +274,12 @@ def test_feedback_draft_then_submit_until_the_meeting_starts(
     Meeting.objects.filter(pk=meeting.pk).update(
         starts_at=timezone.now() - datetime.timedelta(minutes=1))
     with pytest.raises(DomainError, match="can no longer be changed"):
-        services.feedback_save(seca=seca, meeting=meeting, data={"strengths": "x"}, submit=True)
+        attendance.feedback_save(seca=seca, meeting=meeting, data={"strengths": "x"}, submit=True)
     feedback.refresh_from_db()
     assert feedback.strengths == "Kind"
 
 
 def test_empty_feedback_cannot_be_submitted(meeting, seca):
     with pytest.raises(DomainError, match="at least one section"):
-        services.feedback_save(seca=seca, meeting=meeting, data={}, submit=True)
+        attendance.feedback_save(seca=seca, meeting=meeting, data={}, submit=True)
     assert not meeting.feedback.exists()

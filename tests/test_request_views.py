@@ -60,7 +60,7 @@ def test_queue_shows_what_is_needed_to_decide(client, principal, seca, school, s
     f.ScheduleBlockFactory(seca=seca, student=None, school=school, group_name="Room 210 reading",
                            weekday=0, starts=datetime.time(9, 30), ends=datetime.time(11))
     f.ScheduleBlockFactory(seca=seca, student=student, weekday=1)  # Tuesday: no conflict
-    free = f.UserFactory(full_name="Fran Free", roles=[(Role.Kind.SECA, school)])
+    f.UserFactory(full_name="Fran Free", roles=[(Role.Kind.SECA, school)])
     busy = f.UserFactory(full_name="Bea Busy", roles=[(Role.Kind.SECA, school)])
     f.ScheduleBlockFactory(seca=busy, student=student, weekday=0, starts=datetime.time(9, 45),
                            ends=datetime.time(12))
@@ -207,10 +207,10 @@ def test_only_aps_and_case_managers_can_be_designees(client, principal, school, 
 
 
 def test_notifications_show_unread_count_and_mark_read(client, seca, meeting, principal):
-    from meetings import services
+    from meetings.services import attendance
 
-    req = services.attendance_request_submit(seca=seca, meeting=meeting)
-    services.attendance_request_decide(approver=principal, attendance_request=req, approve=True,
+    req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
+    attendance.attendance_request_decide(approver=principal, attendance_request=req, approve=True,
                                        seen_version=req.version, coverage_note="Gym")
     client.force_login(seca)
     page = client.get(reverse("notification_list")).content.decode()

@@ -1,7 +1,7 @@
 """SECA attendance requests, their decisions, SECA feedback and the meeting's papers.
 
 Every view fetches through an access queryset, so another school's or family's record is a
-404 by construction; state changes are POST only and go through meetings.services.
+404 by construction; state changes are POST only and go through meetings.attendance.
 """
 
 from django.contrib import messages
@@ -14,11 +14,11 @@ from django.views.decorators.http import require_POST
 from staff.models import Role, School, User
 from staff.services import DomainError, audit_record
 
-from .. import services
-from ..forms import ApproveForm, AttendanceRequestForm, DenyForm, FeedbackForm
+from ..forms.attendance import ApproveForm, AttendanceRequestForm, DenyForm, FeedbackForm
 from ..models import AttendanceRequest, Invitation, Meeting, Notification, SecaFeedback
 from ..queue import approval_queue as build_queue
 from ..queue import decision_context, requests_decidable_by
+from ..services import attendance
 
 
 def _meeting_for(user, pk) -> Meeting:
@@ -104,7 +104,7 @@ def meeting_packet(request, pk):
 def _seca_meeting_for(user, pk) -> Meeting:
     """The meeting, for a SECA assigned to its student this year; anyone else gets a 404."""
     meeting = _meeting_for(user, pk)
-    if not services.is_assigned_seca(seca=user, student=meeting.student):
+    if not attendance.is_assigned_seca(seca=user, student=meeting.student):
         raise Http404
     return meeting
 
@@ -114,7 +114,7 @@ def request_create(request, pk):
     form = AttendanceRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.attendance_request_submit(
+            attendance.attendance_request_submit(
                 seca=request.user, meeting=meeting, note=form.cleaned_data["note"]
             )
         except DomainError as error:
@@ -134,7 +134,7 @@ def request_create(request, pk):
 def request_withdraw(request, pk):
     req = get_object_or_404(AttendanceRequest.objects.filter(seca=request.user), pk=pk)
     try:
-        services.attendance_request_withdraw(seca=request.user, attendance_request=req)
+        attendance.attendance_request_withdraw(seca=request.user, attendance_request=req)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -161,7 +161,7 @@ def feedback_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         submit = "submit" in request.POST
         try:
-            services.feedback_save(
+            attendance.feedback_save(
                 seca=request.user, meeting=meeting, data=form.cleaned_data, submit=submit
             )
         except DomainError as error:
@@ -222,7 +222,7 @@ def request_decide(request, pk):
             deny_form = form
         if form.is_valid():
             try:
-                services.attendance_request_decide(
+                attendance.attendance_request_decide(
                     approver=request.user,
                     attendance_request=req,
                     approve=approving,

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from staff.models import Assignment, School, Student, User, current_school_year
 from staff.services import DomainError, audit_record
 
-from .models import AttendanceRequest, Invitation, Meeting, Notification, SecaFeedback
+from ..models import AttendanceRequest, Invitation, Meeting, SecaFeedback
+from .notifications import meeting_label, notify
 
 Status = AttendanceRequest.Status
 
@@ -82,26 +83,6 @@ def _snapshot(req: AttendanceRequest) -> dict:
     }
 
 
-def _when(meeting: Meeting) -> str:
-    local = timezone.localtime(meeting.starts_at, meeting.school.tzinfo)
-    return date_format(local, "l, F j, g:i A")
-
-
-def _meeting_label(meeting: Meeting) -> str:
-    return f"{meeting.get_kind_display()} for {meeting.student.full_name}, {_when(meeting)}"
-
-
-def notify(users, message: str, url: str = "") -> None:
-    """An in-app notification per user, each emailed by its own task after commit."""
-    from .tasks import send_notification_email
-
-    rows = Notification.objects.bulk_create(
-        [Notification(user=user, message=message[:300], url=url) for user in users]
-    )
-    for row in rows:
-        send_notification_email.delay_on_commit(row.pk)
-
-
 def is_assigned_seca(*, seca: User, student: Student) -> bool:
     return Assignment.objects.filter(
         staff=seca,
@@ -161,7 +142,7 @@ def attendance_request_submit(*, seca: User, meeting: Meeting, note: str = "") -
     notify(
         User.objects.approvers_of(meeting.school),
         _("%(seca)s asks to attend the %(meeting)s.")
-        % {"seca": seca.full_name, "meeting": _meeting_label(meeting)},
+        % {"seca": seca.full_name, "meeting": meeting_label(meeting)},
         reverse("request_decide", args=[req.pk]),
     )
     return req
@@ -286,7 +267,7 @@ def attendance_request_decide(
         [req.seca],
         message
         % {
-            "meeting": _meeting_label(meeting),
+            "meeting": meeting_label(meeting),
             "who": approver.full_name,
             "reason": req.get_deny_reason_display(),
         },
@@ -374,7 +355,7 @@ def meeting_reschedule(
         meeting=meeting, action="reopen", actor=actor, statuses=[Status.APPROVED]
     )
     if reopened:
-        label = _meeting_label(meeting)
+        label = meeting_label(meeting)
         notify(
             [r.seca for r in reopened],
             _("The %(meeting)s moved; your approved request is back with the approvers.")
@@ -417,7 +398,7 @@ def meeting_cancel(*, actor: User, meeting: Meeting, reason: str) -> Meeting:
     notify(
         [r.seca for r in cancelled],
         _("The %(meeting)s was cancelled, and your request with it.")
-        % {"meeting": _meeting_label(meeting)},
+        % {"meeting": meeting_label(meeting)},
         reverse("home"),
     )
     return meeting
@@ -452,7 +433,7 @@ def attendance_requests_expire(*, now: datetime.datetime | None = None) -> int:
                 "Your request to attend the %(meeting)s was not decided before it started. "
                 "Your feedback reaches the team with the meeting's papers."
             )
-            % {"meeting": _meeting_label(req.meeting)},
+            % {"meeting": meeting_label(req.meeting)},
             reverse("feedback_edit", args=[req.meeting_id]),
         )
     return len(expired)
@@ -506,7 +487,7 @@ def feedback_save(*, seca: User, meeting: Meeting, data: dict, submit: bool) -> 
         notify(
             team,
             _("%(seca)s submitted feedback for the %(meeting)s.")
-            % {"seca": seca.full_name, "meeting": _meeting_label(meeting)},
+            % {"seca": seca.full_name, "meeting": meeting_label(meeting)},
             reverse("meeting_detail", args=[meeting.pk]),
         )
     return feedback

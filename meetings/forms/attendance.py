@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from staff.models import User
 
-from .models import AttendanceRequest, SecaFeedback
+from ..models import AttendanceRequest, SecaFeedback
 
 
 class AttendanceRequestForm(forms.Form):

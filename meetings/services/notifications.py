@@ -1,0 +1,25 @@
+"""In-app notifications, each also emailed by a Celery task queued on commit."""
+
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from ..models import Meeting, Notification
+from ..tasks import send_notification_email
+
+
+def when(meeting: Meeting) -> str:
+    local = timezone.localtime(meeting.starts_at, meeting.school.tzinfo)
+    return date_format(local, "l, F j, g:i A")
+
+
+def meeting_label(meeting: Meeting) -> str:
+    return f"{meeting.get_kind_display()} for {meeting.student.full_name}, {when(meeting)}"
+
+
+def notify(users, message: str, url: str = "") -> None:
+    """An in-app notification per user, each emailed by its own task after commit."""
+    rows = Notification.objects.bulk_create(
+        [Notification(user=user, message=message[:300], url=url) for user in users]
+    )
+    for row in rows:
+        send_notification_email.delay_on_commit(row.pk)
