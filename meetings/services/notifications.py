@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from ..models import Meeting, Notification
-from ..tasks import send_notification_email
+from ..tasks.notifications import send_notification_email
 
 
 def when(meeting: Meeting) -> str:

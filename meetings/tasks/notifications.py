@@ -8,7 +8,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone, translation
 
-from .models import Notification
+from ..models import Notification
 
 
 @shared_task(
