@@ -1,5 +1,30 @@
+"""The home page: one section per role the signed-in person holds, each showing their own
+work. The queries live in meetings/selectors.py; each section costs a fixed number."""
+
 from django.shortcuts import render
+from django.utils import timezone
+
+from meetings import selectors
 
 
 def home(request):
-    return render(request, "meetings/home.html", {})
+    user = request.user
+    now = timezone.now()
+    sections = selectors.home_sections_for_user(user=user)
+    context = {"sections": sections}
+    if sections.seca:
+        context["seca_students"] = selectors.students_for_seca(seca=user, now=now)
+    if sections.approver:
+        context["approver"] = selectors.pending_requests_for_approver(approver=user, now=now)
+    if sections.case_manager:
+        context["caseload"] = selectors.caseload_for_case_manager(case_manager=user, now=now)
+        context["case_manager_meetings"] = selectors.meetings_for_case_manager(
+            case_manager=user, now=now
+        )
+    if sections.invitee:
+        context["invited_meetings"] = selectors.meetings_for_invitee(user=user, now=now)
+    if sections.parent:
+        context["children"] = selectors.children_for_parent(parent=user, now=now)
+    if sections.district_admin:
+        context["district"] = selectors.school_counts_for_district_admin(now=now)
+    return render(request, "meetings/home.html", context)

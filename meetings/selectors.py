@@ -1,0 +1,288 @@
+"""Read-side queries for the home page: each role's own work, in a fixed number of queries.
+
+Every function here costs the same number of queries however many students, meetings or
+requests there are (pinned in tests/test_home.py): rows come with `select_related`,
+related lists with `Prefetch(..., to_attr=...)`, counts are computed by the database.
+Each returns lists, not lazy querysets, so the queries run here and not in a template.
+"""
+
+import dataclasses
+import datetime
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from staff.models import (
+    Assignment,
+    Guardian,
+    Role,
+    School,
+    Student,
+    User,
+    current_school_year,
+)
+
+from .models import AttendanceRequest, Invitation, Meeting
+
+# The home page looks this far ahead for meetings (the SECA's "next 90 days").
+UPCOMING_HORIZON = datetime.timedelta(days=90)
+# Case managers see a due date flagged this many days before it passes.
+DUE_SOON = datetime.timedelta(days=30)
+# The approver's home lists this many pending requests; the queue has them all.
+APPROVER_PREVIEW = 5
+
+INVITEE_ROLE_KINDS = (
+    Role.Kind.TEACHER,
+    Role.Kind.RELATED_SERVICE,
+    Role.Kind.ASSISTANT_PRINCIPAL,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class HomeSections:
+    """Which sections of the home page a person sees: one per role they hold."""
+
+    seca: bool = False
+    approver: bool = False
+    case_manager: bool = False
+    invitee: bool = False
+    parent: bool = False
+    district_admin: bool = False
+
+    @property
+    def any(self) -> bool:
+        return any(dataclasses.astuple(self))
+
+
+@dataclasses.dataclass(frozen=True)
+class DistrictCounts:
+    schools: list[School]
+    students_with_ieps: int
+    upcoming_meetings: int
+    pending_requests: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ApproverSummary:
+    pending_count: int
+    next_pending: list[AttendanceRequest]
+
+
+def _upcoming_meetings(*, now: datetime.datetime):
+    """Scheduled meetings from now to the horizon, soonest first."""
+    return Meeting.objects.upcoming(now).filter(starts_at__lt=now + UPCOMING_HORIZON)
+
+
+def home_sections_for_user(*, user: User) -> HomeSections:
+    """The roles a person holds, anywhere in the district. One query."""
+    roles = Role.objects.filter(user=OuterRef("pk"))
+    flags = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            holds_seca=Exists(roles.filter(kind=Role.Kind.SECA)),
+            # Contract: "the principal or a designee" decides; the same rule as the queue.
+            holds_approver=Exists(School.objects.where_approver(user)),
+            holds_case_manager=Exists(roles.filter(kind=Role.Kind.CASE_MANAGER)),
+            holds_invitee=Exists(roles.filter(kind__in=INVITEE_ROLE_KINDS)),
+            holds_parent=Exists(Guardian.objects.filter(user=OuterRef("pk"))),
+            holds_district_admin=Exists(roles.filter(kind=Role.Kind.DISTRICT_ADMIN)),
+        )
+        .values(
+            "holds_seca",
+            "holds_approver",
+            "holds_case_manager",
+            "holds_invitee",
+            "holds_parent",
+            "holds_district_admin",
+        )
+        .get()
+    )
+    return HomeSections(
+        seca=flags["holds_seca"],
+        approver=flags["holds_approver"],
+        case_manager=flags["holds_case_manager"],
+        invitee=flags["holds_invitee"],
+        parent=flags["holds_parent"],
+        district_admin=flags["holds_district_admin"],
+    )
+
+
+def students_for_seca(*, seca: User, now: datetime.datetime) -> list[Student]:
+    """The students assigned to this SECA this school year, each with
+    `upcoming_meetings` (next 90 days), and on each meeting `my_request`: the SECA's
+    latest attendance request, or None. Three queries: students, meetings, requests."""
+    my_requests = AttendanceRequest.objects.filter(seca=seca).order_by("-created_at", "-pk")
+    meetings = _upcoming_meetings(now=now).select_related("school")
+    students = list(
+        Student.objects.filter(
+            assignments__staff=seca,
+            assignments__kind=Assignment.Kind.SECA,
+            assignments__school_year=current_school_year(),
+        )
+        .select_related("school")
+        .prefetch_related(
+            Prefetch(
+                "meetings",
+                queryset=meetings.prefetch_related(
+                    Prefetch("requests", queryset=my_requests, to_attr="my_requests")
+                ),
+                to_attr="upcoming_meetings",
+            )
+        )
+    )
+    for student in students:
+        for meeting in student.upcoming_meetings:
+            meeting.my_request = meeting.my_requests[0] if meeting.my_requests else None
+    return students
+
+
+def pending_requests_for_approver(
+    *, approver: User, now: datetime.datetime, limit: int = APPROVER_PREVIEW
+) -> ApproverSummary:
+    """Pending requests for meetings still to come at the schools this person decides
+    for: how many, and the soonest few. Two queries: the count, the preview."""
+    pending = AttendanceRequest.objects.filter(
+        meeting__school__in=School.objects.where_approver(approver),
+        status=AttendanceRequest.Status.PENDING,
+        meeting__state=Meeting.State.SCHEDULED,
+        meeting__starts_at__gt=now,
+    )
+    preview = list(
+        pending.select_related("meeting__student", "meeting__school", "seca").order_by(
+            "meeting__starts_at", "pk"
+        )[:limit]
+    )
+    return ApproverSummary(pending_count=pending.count(), next_pending=preview)
+
+
+def caseload_for_case_manager(*, case_manager: User, now: datetime.datetime) -> list[Student]:
+    """The case manager's caseload, soonest annual review first, with due-date flags
+    (34 CFR 300.324(b) yearly review, 300.303 re-evaluation every three years) and
+    `next_meetings` (the next scheduled meeting, at most one). Two queries."""
+    today = timezone.localdate(now)
+    soon = today + DUE_SOON
+
+    def flag(condition: Q) -> ExpressionWrapper:
+        return ExpressionWrapper(condition, output_field=BooleanField())
+
+    return list(
+        Student.objects.visible_to(case_manager)
+        .filter(case_manager=case_manager)
+        .select_related("school")
+        .annotate(
+            annual_review_overdue=flag(Q(annual_review_due__lt=today)),
+            annual_review_due_soon=flag(
+                Q(annual_review_due__gte=today, annual_review_due__lte=soon)
+            ),
+            reevaluation_overdue=flag(Q(reevaluation_due__lt=today)),
+            reevaluation_due_soon=flag(Q(reevaluation_due__gte=today, reevaluation_due__lte=soon)),
+        )
+        .prefetch_related(
+            Prefetch(
+                "meetings",
+                # A sliced prefetch: one query with a window function, one row per student.
+                queryset=Meeting.objects.upcoming(now).select_related("school")[:1],
+                to_attr="next_meetings",
+            )
+        )
+        .order_by(F("annual_review_due").asc(nulls_last=True), "last_name", "first_name")
+    )
+
+
+def meetings_for_case_manager(*, case_manager: User, now: datetime.datetime) -> list[Meeting]:
+    """The case manager's upcoming meetings: of their caseload, scheduled by them, or
+    to which they are invited. One query."""
+    invited = Invitation.objects.filter(meeting=OuterRef("pk"), user=case_manager)
+    return list(
+        _upcoming_meetings(now=now)
+        .visible_to(case_manager)
+        .filter(
+            Q(student__case_manager=case_manager) | Q(scheduled_by=case_manager) | Exists(invited)
+        )
+        .select_related("student", "school")
+    )
+
+
+def meetings_for_invitee(*, user: User, now: datetime.datetime) -> list[Meeting]:
+    """Upcoming meetings this person is invited to, of students they may see. One query."""
+    invited = Invitation.objects.filter(meeting=OuterRef("pk"), user=user)
+    return list(
+        _upcoming_meetings(now=now)
+        .visible_to(user)
+        .filter(Exists(invited))
+        .select_related("student", "school")
+    )
+
+
+def children_for_parent(*, parent: User, now: datetime.datetime) -> list[Student]:
+    """The parent's own children, each with `team` (this year's SECAs, teachers and
+    related-service providers; the case manager comes with the student) and
+    `upcoming_meetings`. Three queries: children, team, meetings."""
+    team = (
+        Assignment.objects.current()
+        .select_related("staff")
+        .order_by("kind", "staff__full_name", "pk")
+    )
+    return list(
+        Student.objects.filter(guardians__user=parent)
+        .select_related("school", "case_manager")
+        .prefetch_related(
+            Prefetch("assignments", queryset=team, to_attr="team"),
+            Prefetch(
+                "meetings",
+                queryset=_upcoming_meetings(now=now).select_related("school"),
+                to_attr="upcoming_meetings",
+            ),
+        )
+    )
+
+
+def school_counts_for_district_admin(*, now: datetime.datetime) -> DistrictCounts:
+    """Every school with `students_with_ieps`, `upcoming_meetings` and `pending_requests`,
+    counted by the database (correlated subqueries, no rows loaded to count), and the
+    district totals: sums of those per-school numbers. One query."""
+
+    def count_of(queryset) -> Coalesce:
+        counted = queryset.order_by().values("school_id").annotate(n=Count("pk")).values("n")
+        return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+    school = OuterRef("pk")
+    upcoming = Meeting.objects.upcoming(now).filter(school=school)
+    pending = (
+        AttendanceRequest.objects.filter(
+            status=AttendanceRequest.Status.PENDING,
+            meeting__state=Meeting.State.SCHEDULED,
+            meeting__starts_at__gt=now,
+            meeting__school=school,
+        )
+        .order_by()
+        .values("meeting__school")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    schools = list(
+        School.objects.annotate(
+            students_with_ieps=count_of(Student.objects.with_ieps().filter(school=school)),
+            upcoming_meetings=count_of(upcoming),
+            pending_requests=Coalesce(Subquery(pending, output_field=IntegerField()), Value(0)),
+        ).order_by("name")
+    )
+    return DistrictCounts(
+        schools=schools,
+        students_with_ieps=sum(s.students_with_ieps for s in schools),
+        upcoming_meetings=sum(s.upcoming_meetings for s in schools),
+        pending_requests=sum(s.pending_requests for s in schools),
+    )
