@@ -79,6 +79,8 @@ class DistrictCounts:
 class ApproverSummary:
     pending_count: int
     next_pending: list[AttendanceRequest]
+    # Where this person is the principal: they name the designees there.
+    principal_of: list[School]
 
 
 def _upcoming_meetings(*, now: datetime.datetime):
@@ -153,7 +155,8 @@ def pending_requests_for_approver(
     *, approver: User, now: datetime.datetime, limit: int = APPROVER_PREVIEW
 ) -> ApproverSummary:
     """Pending requests for meetings still to come at the schools this person decides
-    for: how many, and the soonest few. Two queries: the count, the preview."""
+    for: how many, and the soonest few; and the schools where they are the principal.
+    Three queries: the preview, the count, the schools."""
     pending = AttendanceRequest.objects.filter(
         meeting__school__in=School.objects.where_approver(approver),
         status=AttendanceRequest.Status.PENDING,
@@ -165,7 +168,11 @@ def pending_requests_for_approver(
             "meeting__starts_at", "pk"
         )[:limit]
     )
-    return ApproverSummary(pending_count=pending.count(), next_pending=preview)
+    return ApproverSummary(
+        pending_count=pending.count(),
+        next_pending=preview,
+        principal_of=list(School.objects.where_principal(approver)),
+    )
 
 
 def caseload_for_case_manager(*, case_manager: User, now: datetime.datetime) -> list[Student]:

@@ -25,13 +25,30 @@ def pending(meeting, seca):
     return f.AttendanceRequestFactory(meeting=meeting, seca=seca)
 
 
-PERSONAS = ["seca", "other_school_seca", "principal", "designee", "other_principal",
-            "case_manager", "teacher", "parent", "other_parent", "district_admin"]
+PERSONAS = [
+    "seca",
+    "other_school_seca",
+    "principal",
+    "designee",
+    "other_principal",
+    "case_manager",
+    "teacher",
+    "parent",
+    "other_parent",
+    "district_admin",
+]
 
 # page -> the personas who get a 200; everyone else gets a 404.
 MATRIX = {
-    "meeting_detail": {"seca", "principal", "designee", "case_manager", "teacher", "parent",
-                       "district_admin"},
+    "meeting_detail": {
+        "seca",
+        "principal",
+        "designee",
+        "case_manager",
+        "teacher",
+        "parent",
+        "district_admin",
+    },
     "meeting_packet": {"principal", "designee", "case_manager", "teacher", "district_admin"},
     "request_create": {"seca"},
     "feedback_edit": {"seca"},
@@ -78,9 +95,10 @@ def test_only_the_requesting_seca_can_withdraw(persona, request, client, pending
 @pytest.mark.parametrize("persona", ["other_principal", "case_manager", "seca", "district_admin"])
 def test_only_approvers_of_the_school_can_decide(persona, request, client, pending):
     client.force_login(request.getfixturevalue(persona))
-    response = client.post(reverse("request_decide", args=[pending.pk]),
-                           {"deny-version": pending.version, "deny-deny_reason": "group",
-                            "deny": ""})
+    response = client.post(
+        reverse("request_decide", args=[pending.pk]),
+        {"deny-version": pending.version, "deny-deny_reason": "group", "deny": ""},
+    )
     assert response.status_code == 404
     pending.refresh_from_db()
     assert pending.status == AttendanceRequest.Status.PENDING
@@ -93,12 +111,13 @@ def test_other_principal_cannot_remove_a_designee(client, other_principal, desig
     assert Designation.objects.filter(pk=designation.pk).exists()
 
 
-@pytest.mark.parametrize("name", ["request_withdraw", "designee_remove",
-                                  "notifications_mark_read"])
+@pytest.mark.parametrize("name", ["request_withdraw", "designee_remove", "notifications_mark_read"])
 def test_state_changes_refuse_get(name, client, seca, pending, designee):
     client.force_login(seca)
-    args = {"request_withdraw": [pending.pk],
-            "designee_remove": [Designation.objects.get(designee=designee).pk]}.get(name, [])
+    args = {
+        "request_withdraw": [pending.pk],
+        "designee_remove": [Designation.objects.get(designee=designee).pk],
+    }.get(name, [])
     assert client.get(reverse(name, args=args)).status_code == 405
 
 
@@ -117,8 +136,9 @@ def test_cancelled_meeting_page_still_opens_for_its_team(client, meeting, case_m
     assert client.get(reverse("meeting_detail", args=[meeting.pk])).status_code == 200
 
 
-def test_another_schools_queue_does_not_show_this_schools_requests(client, other_principal,
-                                                                   pending):
+def test_another_schools_queue_does_not_show_this_schools_requests(
+    client, other_principal, pending
+):
     client.force_login(other_principal)
     page = client.get(reverse("approval_queue")).content.decode()
     assert pending.meeting.student.full_name not in page

@@ -40,11 +40,19 @@ def test_two_approvers_at_once_exactly_one_wins(postgres, meeting, seca, princip
     seen = req.version
     outcomes = run_at_once(
         lambda: attendance.attendance_request_decide(
-            approver=principal, attendance_request=req, approve=True, seen_version=seen,
-            coverage_note="Gym with Mr. Lee"),
+            approver=principal,
+            attendance_request=req,
+            approve=True,
+            seen_version=seen,
+            coverage_note="Gym with Mr. Lee",
+        ),
         lambda: attendance.attendance_request_decide(
-            approver=designee, attendance_request=req, approve=False, seen_version=seen,
-            deny_reason="group"),
+            approver=designee,
+            attendance_request=req,
+            approve=False,
+            seen_version=seen,
+            deny_reason="group",
+        ),
     )
     kinds = sorted(kind for kind, _ in outcomes)
     assert kinds == ["ok", "refused"]

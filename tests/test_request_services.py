@@ -32,22 +32,33 @@ def run(action, req, principal):
     if action == "withdraw":
         attendance.attendance_request_withdraw(seca=req.seca, attendance_request=req)
     elif action == "approve":
-        attendance.attendance_request_decide(approver=principal, attendance_request=req,
-                                           approve=True, seen_version=req.version,
-                                           coverage_note="Para from room 12")
+        attendance.attendance_request_decide(
+            approver=principal,
+            attendance_request=req,
+            approve=True,
+            seen_version=req.version,
+            coverage_note="Para from room 12",
+        )
     elif action == "deny":
-        attendance.attendance_request_decide(approver=principal, attendance_request=req,
-                                           approve=False, seen_version=req.version,
-                                           deny_reason="other_student")
+        attendance.attendance_request_decide(
+            approver=principal,
+            attendance_request=req,
+            approve=False,
+            seen_version=req.version,
+            deny_reason="other_student",
+        )
     elif action == "expire":
         attendance.attendance_requests_expire(now=req.meeting.starts_at)
     elif action == "cancel":
         attendance.meeting_cancel(actor=principal, meeting=req.meeting, reason="Parent ill")
     elif action == "reschedule":
-        attendance.meeting_reschedule(actor=principal, meeting=req.meeting,
-                                    starts_at=req.meeting.starts_at + datetime.timedelta(days=1),
-                                    ends_at=req.meeting.ends_at + datetime.timedelta(days=1),
-                                    reason="Room unavailable")
+        attendance.meeting_reschedule(
+            actor=principal,
+            meeting=req.meeting,
+            starts_at=req.meeting.starts_at + datetime.timedelta(days=1),
+            ends_at=req.meeting.ends_at + datetime.timedelta(days=1),
+            reason="Room unavailable",
+        )
 
 
 # What each action does from each state: the new state, or None when it is refused.
@@ -81,11 +92,13 @@ def test_request_state_machine(action, status, meeting, seca, principal):
         assert req.reopened
 
 
-def test_seca_requests_for_assigned_student(meeting, seca, principal, designee,
-                                            django_capture_on_commit_callbacks):
+def test_seca_requests_for_assigned_student(
+    meeting, seca, principal, designee, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        req = attendance.attendance_request_submit(seca=seca, meeting=meeting,
-                                                 note="I know his routines")
+        req = attendance.attendance_request_submit(
+            seca=seca, meeting=meeting, note="I know his routines"
+        )
     assert req.status == S.PENDING and req.note == "I know his routines"
     # The school's approvers are told, in the app and by email.
     notified = set(Notification.objects.values_list("user__email", flat=True))
@@ -106,7 +119,8 @@ def test_seca_cannot_request_for_unassigned_student(meeting, other_school_seca):
 def test_seca_cannot_request_for_closed_meeting(change, meeting, seca):
     if change == "started":
         Meeting.objects.filter(pk=meeting.pk).update(
-            starts_at=timezone.now() - datetime.timedelta(minutes=5))
+            starts_at=timezone.now() - datetime.timedelta(minutes=5)
+        )
     else:
         Meeting.objects.filter(pk=meeting.pk).update(state=change)
     with pytest.raises(DomainError):
@@ -121,15 +135,20 @@ def test_seca_cannot_open_a_second_request(meeting, seca):
     assert AttendanceRequest.objects.count() == 1
 
 
-def test_approval_records_coverage_and_puts_seca_on_the_team(meeting, seca, principal, school,
-                                                             django_capture_on_commit_callbacks):
+def test_approval_records_coverage_and_puts_seca_on_the_team(
+    meeting, seca, principal, school, django_capture_on_commit_callbacks
+):
     cover = f.UserFactory(full_name="Cora Cover", roles=[("seca", school)])
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        attendance.attendance_request_decide(approver=principal, attendance_request=req,
-                                           approve=True, seen_version=req.version,
-                                           covered_by=cover)
+        attendance.attendance_request_decide(
+            approver=principal,
+            attendance_request=req,
+            approve=True,
+            seen_version=req.version,
+            covered_by=cover,
+        )
     req.refresh_from_db()
     assert (req.status, req.covered_by, req.decided_by) == (S.APPROVED, cover, principal)
     assert Invitation.objects.filter(meeting=meeting, user=seca).exists()
@@ -141,44 +160,60 @@ def test_approval_records_coverage_and_puts_seca_on_the_team(meeting, seca, prin
 def test_approval_without_coverage_is_refused(meeting, seca, principal):
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     with pytest.raises(DomainError, match="who covers") as error:
-        attendance.attendance_request_decide(approver=principal, attendance_request=req,
-                                           approve=True, seen_version=req.version)
+        attendance.attendance_request_decide(
+            approver=principal, attendance_request=req, approve=True, seen_version=req.version
+        )
     assert error.value.field == "covered_by"
     req.refresh_from_db()
     assert req.status == S.PENDING
 
 
-def test_coverage_by_someone_of_another_school_is_refused(meeting, seca, principal,
-                                                          other_school_seca):
+def test_coverage_by_someone_of_another_school_is_refused(
+    meeting, seca, principal, other_school_seca
+):
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     with pytest.raises(DomainError, match="someone else at this school"):
-        attendance.attendance_request_decide(approver=principal, attendance_request=req,
-                                           approve=True, seen_version=req.version,
-                                           covered_by=other_school_seca)
+        attendance.attendance_request_decide(
+            approver=principal,
+            attendance_request=req,
+            approve=True,
+            seen_version=req.version,
+            covered_by=other_school_seca,
+        )
 
 
 def test_denial_needs_reason_and_other_needs_note(meeting, seca, principal):
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     with pytest.raises(DomainError, match="Choose a reason"):
-        attendance.attendance_request_decide(approver=principal, attendance_request=req,
-                                           approve=False, seen_version=req.version)
+        attendance.attendance_request_decide(
+            approver=principal, attendance_request=req, approve=False, seen_version=req.version
+        )
     with pytest.raises(DomainError, match="Other") as error:
-        attendance.attendance_request_decide(approver=principal, attendance_request=req,
-                                           approve=False, seen_version=req.version,
-                                           deny_reason="other")
+        attendance.attendance_request_decide(
+            approver=principal,
+            attendance_request=req,
+            approve=False,
+            seen_version=req.version,
+            deny_reason="other",
+        )
     assert error.value.field == "decision_note"
     req.refresh_from_db()
     assert req.status == S.PENDING
 
 
-def test_denial_asks_the_seca_for_feedback(meeting, seca, designee,
-                                           django_capture_on_commit_callbacks):
+def test_denial_asks_the_seca_for_feedback(
+    meeting, seca, designee, django_capture_on_commit_callbacks
+):
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        attendance.attendance_request_decide(approver=designee, attendance_request=req,
-                                           approve=False, seen_version=req.version,
-                                           deny_reason="parent_asked")
+        attendance.attendance_request_decide(
+            approver=designee,
+            attendance_request=req,
+            approve=False,
+            seen_version=req.version,
+            deny_reason="parent_asked",
+        )
     req.refresh_from_db()
     assert req.decided_by == designee
     assert "denied by Dana Designee" in mail.outbox[0].body
@@ -188,25 +223,50 @@ def test_denial_asks_the_seca_for_feedback(meeting, seca, designee,
 
 def test_changed_decision_is_recorded_each_time(meeting, seca, principal, designee):
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
-    req = attendance.attendance_request_decide(approver=principal, attendance_request=req,
-                                             approve=False, seen_version=req.version,
-                                             deny_reason="group")
-    attendance.attendance_request_decide(approver=designee, attendance_request=req, approve=True,
-                                       seen_version=req.version, coverage_note="Music class")
-    actions = list(AuditEvent.objects.filter(object_type="attendancerequest")
-                   .order_by("at", "id").values_list("action", "actor__email"))
-    assert actions == [("request.submitted", seca.email), ("request.denied", principal.email),
-                       ("request.approved", designee.email)]
+    req = attendance.attendance_request_decide(
+        approver=principal,
+        attendance_request=req,
+        approve=False,
+        seen_version=req.version,
+        deny_reason="group",
+    )
+    attendance.attendance_request_decide(
+        approver=designee,
+        attendance_request=req,
+        approve=True,
+        seen_version=req.version,
+        coverage_note="Music class",
+    )
+    actions = list(
+        AuditEvent.objects.filter(object_type="attendancerequest")
+        .order_by("at", "id")
+        .values_list("action", "actor__email")
+    )
+    assert actions == [
+        ("request.submitted", seca.email),
+        ("request.denied", principal.email),
+        ("request.approved", designee.email),
+    ]
 
 
 def test_stale_decision_is_told_who_decided_first(meeting, seca, principal, designee):
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     seen = req.version
-    attendance.attendance_request_decide(approver=principal, attendance_request=req,
-                                       approve=True, seen_version=seen, coverage_note="Gym")
+    attendance.attendance_request_decide(
+        approver=principal,
+        attendance_request=req,
+        approve=True,
+        seen_version=seen,
+        coverage_note="Gym",
+    )
     with pytest.raises(DomainError, match="Pat Principal already approved this request"):
-        attendance.attendance_request_decide(approver=designee, attendance_request=req,
-                                           approve=False, seen_version=seen, deny_reason="group")
+        attendance.attendance_request_decide(
+            approver=designee,
+            attendance_request=req,
+            approve=False,
+            seen_version=seen,
+            deny_reason="group",
+        )
     req.refresh_from_db()
     assert req.status == S.APPROVED and req.decided_by == principal
 
@@ -218,29 +278,43 @@ def test_removed_designee_can_no_longer_decide(meeting, seca, designee, principa
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     designation_remove(principal=principal, designation=Designation.objects.get(designee=designee))
     with pytest.raises(DomainError, match="principal or a designee"):
-        attendance.attendance_request_decide(approver=designee, attendance_request=req,
-                                           approve=False, seen_version=req.version,
-                                           deny_reason="group")
+        attendance.attendance_request_decide(
+            approver=designee,
+            attendance_request=req,
+            approve=False,
+            seen_version=req.version,
+            deny_reason="group",
+        )
 
 
 def test_reschedule_reopens_approved_requests_and_tells_everyone(
-        meeting, seca, principal, django_capture_on_commit_callbacks):
+    meeting, seca, principal, django_capture_on_commit_callbacks
+):
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
-    attendance.attendance_request_decide(approver=principal, attendance_request=req, approve=True,
-                                       seen_version=req.version, coverage_note="Gym")
+    attendance.attendance_request_decide(
+        approver=principal,
+        attendance_request=req,
+        approve=True,
+        seen_version=req.version,
+        coverage_note="Gym",
+    )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        attendance.meeting_reschedule(actor=principal, meeting=meeting,
-                                    starts_at=meeting.starts_at + datetime.timedelta(hours=3),
-                                    ends_at=meeting.ends_at + datetime.timedelta(hours=3),
-                                    reason="Parent asked for afternoon")
+        attendance.meeting_reschedule(
+            actor=principal,
+            meeting=meeting,
+            starts_at=meeting.starts_at + datetime.timedelta(hours=3),
+            ends_at=meeting.ends_at + datetime.timedelta(hours=3),
+            reason="Parent asked for afternoon",
+        )
     req.refresh_from_db()
     assert req.status == S.PENDING and req.reopened
     assert {m.to[0] for m in mail.outbox} == {seca.email, principal.email}
 
 
 def test_cancelled_meeting_cancels_requests_and_tells_the_seca(
-        meeting, seca, principal, django_capture_on_commit_callbacks):
+    meeting, seca, principal, django_capture_on_commit_callbacks
+):
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -253,8 +327,10 @@ def test_cancelled_meeting_cancels_requests_and_tells_the_seca(
 
 def test_pending_request_expires_when_the_meeting_starts(meeting, seca):
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
-    assert attendance.attendance_requests_expire(now=meeting.starts_at - datetime.timedelta(
-        minutes=1)) == 0
+    assert (
+        attendance.attendance_requests_expire(now=meeting.starts_at - datetime.timedelta(minutes=1))
+        == 0
+    )
     assert attendance.attendance_requests_expire(now=meeting.starts_at) == 1
     req.refresh_from_db()
     assert req.status == S.EXPIRED
@@ -262,17 +338,22 @@ def test_pending_request_expires_when_the_meeting_starts(meeting, seca):
 
 
 def test_feedback_draft_then_submit_until_the_meeting_starts(
-        meeting, seca, case_manager, django_capture_on_commit_callbacks):
+    meeting, seca, case_manager, django_capture_on_commit_callbacks
+):
     attendance.feedback_save(seca=seca, meeting=meeting, data={"strengths": "Kind"}, submit=False)
     assert not Notification.objects.filter(user=case_manager).exists()
     with django_capture_on_commit_callbacks(execute=True):
-        feedback = attendance.feedback_save(seca=seca, meeting=meeting,
-                                          data={"strengths": "Kind", "what_works": "Timers"},
-                                          submit=True)
+        feedback = attendance.feedback_save(
+            seca=seca,
+            meeting=meeting,
+            data={"strengths": "Kind", "what_works": "Timers"},
+            submit=True,
+        )
     assert feedback.submitted_at and feedback.what_works == "Timers"
     assert Notification.objects.filter(user=case_manager, message__contains="feedback").exists()
     Meeting.objects.filter(pk=meeting.pk).update(
-        starts_at=timezone.now() - datetime.timedelta(minutes=1))
+        starts_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
     with pytest.raises(DomainError, match="can no longer be changed"):
         attendance.feedback_save(seca=seca, meeting=meeting, data={"strengths": "x"}, submit=True)
     feedback.refresh_from_db()

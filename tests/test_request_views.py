@@ -20,14 +20,18 @@ def monday_at(hour, weeks_ahead=2):
 
 @pytest.fixture
 def monday_meeting(student, case_manager):
-    return f.MeetingFactory(student=student, scheduled_by=case_manager,
-                            starts_at=monday_at(9), ends_at=monday_at(10))
+    return f.MeetingFactory(
+        student=student, scheduled_by=case_manager, starts_at=monday_at(9), ends_at=monday_at(10)
+    )
 
 
 def test_seca_requests_with_a_note_and_sees_it_pending(client, seca, meeting):
     client.force_login(seca)
-    response = client.post(reverse("request_create", args=[meeting.pk]),
-                           {"note": "He trusts me during transitions"}, follow=True)
+    response = client.post(
+        reverse("request_create", args=[meeting.pk]),
+        {"note": "He trusts me during transitions"},
+        follow=True,
+    )
     assert "Your request was sent" in response.content.decode()
     req = AttendanceRequest.objects.get(meeting=meeting, seca=seca)
     assert req.status == "pending" and req.note == "He trusts me during transitions"
@@ -52,26 +56,43 @@ def test_seca_withdraws_a_pending_request(client, seca, meeting):
     assert AuditEvent.objects.filter(action="request.withdrawn", actor=seca).exists()
 
 
-def test_queue_shows_what_is_needed_to_decide(client, principal, seca, school, student,
-                                              monday_meeting, parent):
+def test_queue_shows_what_is_needed_to_decide(
+    client, principal, seca, school, student, monday_meeting, parent
+):
     # The SECA is with this student's class 8:30-9:30 and a group 9:30-11 on Mondays.
-    f.ScheduleBlockFactory(seca=seca, student=student, weekday=0,
-                           starts=datetime.time(8, 30), ends=datetime.time(9, 30))
-    f.ScheduleBlockFactory(seca=seca, student=None, school=school, group_name="Room 210 reading",
-                           weekday=0, starts=datetime.time(9, 30), ends=datetime.time(11))
+    f.ScheduleBlockFactory(
+        seca=seca,
+        student=student,
+        weekday=0,
+        starts=datetime.time(8, 30),
+        ends=datetime.time(9, 30),
+    )
+    f.ScheduleBlockFactory(
+        seca=seca,
+        student=None,
+        school=school,
+        group_name="Room 210 reading",
+        weekday=0,
+        starts=datetime.time(9, 30),
+        ends=datetime.time(11),
+    )
     f.ScheduleBlockFactory(seca=seca, student=student, weekday=1)  # Tuesday: no conflict
     f.UserFactory(full_name="Fran Free", roles=[(Role.Kind.SECA, school)])
     busy = f.UserFactory(full_name="Bea Busy", roles=[(Role.Kind.SECA, school)])
-    f.ScheduleBlockFactory(seca=busy, student=student, weekday=0, starts=datetime.time(9, 45),
-                           ends=datetime.time(12))
+    f.ScheduleBlockFactory(
+        seca=busy, student=student, weekday=0, starts=datetime.time(9, 45), ends=datetime.time(12)
+    )
     in_meeting = f.UserFactory(full_name="Mo Meeting", roles=[(Role.Kind.SECA, school)])
-    other = f.MeetingFactory(student=f.StudentFactory(school=school),
-                             starts_at=monday_at(9, 2) + datetime.timedelta(minutes=30),
-                             ends_at=monday_at(11))
+    other = f.MeetingFactory(
+        student=f.StudentFactory(school=school),
+        starts_at=monday_at(9, 2) + datetime.timedelta(minutes=30),
+        ends_at=monday_at(11),
+    )
     f.InvitationFactory(meeting=other, user=in_meeting)
     guardian = parent.guardianships.get()
-    ParentWish.objects.create(meeting=monday_meeting, guardian=guardian, wish="attend",
-                              note="She knows him best")
+    ParentWish.objects.create(
+        meeting=monday_meeting, guardian=guardian, wish="attend", note="She knows him best"
+    )
     req = f.AttendanceRequestFactory(meeting=monday_meeting, seca=seca, note="I can help")
     f.AttendanceRequestFactory(meeting=other, seca=seca, status="withdrawn")
 
@@ -99,12 +120,15 @@ def test_queue_is_soonest_meeting_first(client, principal, seca, student, case_m
 
 
 def test_principal_denies_with_a_reason_and_the_seca_is_asked_for_feedback(
-        client, principal, seca, meeting, django_capture_on_commit_callbacks, mailoutbox):
+    client, principal, seca, meeting, django_capture_on_commit_callbacks, mailoutbox
+):
     req = f.AttendanceRequestFactory(meeting=meeting, seca=seca)
     client.force_login(principal)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("request_decide", args=[req.pk]), {
-            "deny-version": req.version, "deny-deny_reason": "other_student", "deny": ""})
+        response = client.post(
+            reverse("request_decide", args=[req.pk]),
+            {"deny-version": req.version, "deny-deny_reason": "other_student", "deny": ""},
+        )
     assert response.status_code == 302
     req.refresh_from_db()
     assert req.status == "denied" and req.decided_by == principal
@@ -116,12 +140,13 @@ def test_principal_denies_with_a_reason_and_the_seca_is_asked_for_feedback(
     assert "Pat Principal" in page
 
 
-def test_deny_other_without_note_shows_the_error_next_to_the_note(client, principal, seca,
-                                                                  meeting):
+def test_deny_other_without_note_shows_the_error_next_to_the_note(client, principal, seca, meeting):
     req = f.AttendanceRequestFactory(meeting=meeting, seca=seca)
     client.force_login(principal)
-    response = client.post(reverse("request_decide", args=[req.pk]), {
-        "deny-version": req.version, "deny-deny_reason": "other", "deny": ""})
+    response = client.post(
+        reverse("request_decide", args=[req.pk]),
+        {"deny-version": req.version, "deny-deny_reason": "other", "deny": ""},
+    )
     assert response.status_code == 400
     form = response.context["deny_form"]
     assert "Explain the reason" in form.errors["decision_note"][0]
@@ -133,8 +158,10 @@ def test_designee_approves_with_coverage(client, designee, seca, meeting, school
     cover = f.UserFactory(full_name="Cora Cover", roles=[(Role.Kind.SECA, school)])
     req = f.AttendanceRequestFactory(meeting=meeting, seca=seca)
     client.force_login(designee)
-    client.post(reverse("request_decide", args=[req.pk]), {
-        "approve-version": req.version, "approve-covered_by": cover.pk, "approve": ""})
+    client.post(
+        reverse("request_decide", args=[req.pk]),
+        {"approve-version": req.version, "approve-covered_by": cover.pk, "approve": ""},
+    )
     req.refresh_from_db()
     assert (req.status, req.decided_by, req.covered_by) == ("approved", designee, cover)
 
@@ -143,11 +170,15 @@ def test_second_approver_is_told_who_decided_first(client, principal, designee, 
     req = f.AttendanceRequestFactory(meeting=meeting, seca=seca)
     seen = req.version
     client.force_login(principal)
-    client.post(reverse("request_decide", args=[req.pk]), {
-        "approve-version": seen, "approve-coverage_note": "Music class", "approve": ""})
+    client.post(
+        reverse("request_decide", args=[req.pk]),
+        {"approve-version": seen, "approve-coverage_note": "Music class", "approve": ""},
+    )
     client.force_login(designee)
-    response = client.post(reverse("request_decide", args=[req.pk]), {
-        "deny-version": seen, "deny-deny_reason": "group", "deny": ""})
+    response = client.post(
+        reverse("request_decide", args=[req.pk]),
+        {"deny-version": seen, "deny-deny_reason": "group", "deny": ""},
+    )
     assert "Pat Principal already approved this request" in response.content.decode()
     req.refresh_from_db()
     assert req.status == "approved"
@@ -169,7 +200,8 @@ def test_feedback_draft_submit_and_read_only_after_start(client, seca, meeting, 
     assert "First-then board" in detail and "First-then board" in packet
 
     Meeting.objects.filter(pk=meeting.pk).update(
-        starts_at=timezone.now() - datetime.timedelta(minutes=1))
+        starts_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
     client.force_login(seca)
     page = client.get(url).content.decode()
     assert "read-only" in page and "Submit to the team" not in page
@@ -194,8 +226,11 @@ def test_principal_names_and_removes_a_designee(client, principal, school, case_
     assert designation.named_by == principal
     client.post(reverse("designee_remove", args=[designation.pk]))
     assert not Designation.objects.filter(pk=designation.pk).exists()
-    assert list(AuditEvent.objects.filter(object_type="designation").order_by("id")
-                .values_list("action", flat=True)) == ["designee.named", "designee.removed"]
+    assert list(
+        AuditEvent.objects.filter(object_type="designation")
+        .order_by("id")
+        .values_list("action", flat=True)
+    ) == ["designee.named", "designee.removed"]
 
 
 def test_only_aps_and_case_managers_can_be_designees(client, principal, school, seca):
@@ -210,29 +245,37 @@ def test_notifications_show_unread_count_and_mark_read(client, seca, meeting, pr
     from meetings.services import attendance
 
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
-    attendance.attendance_request_decide(approver=principal, attendance_request=req, approve=True,
-                                       seen_version=req.version, coverage_note="Gym")
+    attendance.attendance_request_decide(
+        approver=principal,
+        attendance_request=req,
+        approve=True,
+        seen_version=req.version,
+        coverage_note="Gym",
+    )
     client.force_login(seca)
     page = client.get(reverse("notification_list")).content.decode()
     assert "was approved by Pat Principal" in page
     assert '1<span class="visually-hidden"> unread' in page
     client.post(reverse("notifications_mark_read"))
     page = client.get(reverse("notification_list")).content.decode()
-    assert "visually-hidden\"> unread" not in page
+    assert 'visually-hidden"> unread' not in page
 
 
 @pytest.mark.parametrize("count", [5, 50])
-def test_queue_query_count_is_constant(count, client, principal, school, case_manager,
-                                       django_assert_num_queries):
+def test_queue_query_count_is_constant(
+    count, client, principal, school, case_manager, django_assert_num_queries
+):
     for i in range(count):
         seca = f.UserFactory(roles=[(Role.Kind.SECA, school)])
         student = f.StudentFactory(school=school)
         f.AssignmentFactory(student=student, staff=seca)
         f.ScheduleBlockFactory(seca=seca, student=student, weekday=i % 5)
-        meeting = f.MeetingFactory(student=student, scheduled_by=case_manager,
-                                   starts_at=monday_at(9, 1 + i % 3) + datetime.timedelta(
-                                       days=i % 5), ends_at=monday_at(10, 1 + i % 3)
-                                   + datetime.timedelta(days=i % 5))
+        meeting = f.MeetingFactory(
+            student=student,
+            scheduled_by=case_manager,
+            starts_at=monday_at(9, 1 + i % 3) + datetime.timedelta(days=i % 5),
+            ends_at=monday_at(10, 1 + i % 3) + datetime.timedelta(days=i % 5),
+        )
         f.InvitationFactory(meeting=meeting, user=seca)
         f.AttendanceRequestFactory(meeting=meeting, seca=seca)
     client.force_login(principal)
@@ -241,3 +284,13 @@ def test_queue_query_count_is_constant(count, client, principal, school, case_ma
     with django_assert_num_queries(10):
         response = client.get(reverse("approval_queue"))
     assert response.content.decode().count("queue-item") == count
+
+
+def test_principal_home_links_to_designees_and_designee_home_does_not(
+    client, principal, designee, school
+):
+    link = reverse("designees", args=[school.pk])
+    client.force_login(principal)
+    assert link in client.get(reverse("home")).content.decode()
+    client.force_login(designee)
+    assert link not in client.get(reverse("home")).content.decode()

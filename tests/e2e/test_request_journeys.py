@@ -32,18 +32,29 @@ def team(school, student, seca, principal, designee, case_manager):
     today = timezone.localdate()
     monday = today + datetime.timedelta(days=14 - today.weekday())
     starts = timezone.make_aware(datetime.datetime.combine(monday, datetime.time(9)))
-    meeting = f.MeetingFactory(student=student, scheduled_by=case_manager, starts_at=starts,
-                               ends_at=starts + datetime.timedelta(hours=1),
-                               location="Room 104")
-    f.ScheduleBlockFactory(seca=seca, student=None, school=school,
-                           group_name="Room 210 reading group", weekday=0,
-                           starts=datetime.time(8, 30), ends=datetime.time(10))
+    meeting = f.MeetingFactory(
+        student=student,
+        scheduled_by=case_manager,
+        starts_at=starts,
+        ends_at=starts + datetime.timedelta(hours=1),
+        location="Room 104",
+    )
+    f.ScheduleBlockFactory(
+        seca=seca,
+        student=None,
+        school=school,
+        group_name="Room 210 reading group",
+        weekday=0,
+        starts=datetime.time(8, 30),
+        ends=datetime.time(10),
+    )
     cover = f.UserFactory(full_name="Cora Cover", roles=[(Role.Kind.SECA, school)])
     return {"meeting": meeting, "cover": cover}
 
 
 def test_denied_seca_gives_feedback_that_reaches_the_case_manager(
-        page, live_server, team, seca, principal, case_manager):
+    page, live_server, team, seca, principal, case_manager
+):
     meeting = team["meeting"]
     sign_in(page, live_server, seca)
     page.get_by_role("link", name="Request to attend").first.click()
@@ -84,7 +95,8 @@ def test_denied_seca_gives_feedback_that_reaches_the_case_manager(
 
 
 def test_designee_approves_with_coverage_and_the_seca_sees_it(
-        page, live_server, team, seca, designee):
+    page, live_server, team, seca, designee
+):
     req = f.AttendanceRequestFactory(meeting=team["meeting"], seca=seca, note="I can help")
     sign_in(page, live_server, designee)
     page.goto(f"{live_server.url}/approvals/")
