@@ -1,0 +1,55 @@
+# Two commands on a machine with only Python 3.11+ and make:
+#   make run    the app with a demo district on http://127.0.0.1:$(PORT) (SQLite, no services)
+#   make test   the test suite (pass pytest arguments with ARGS="-k demo -x")
+PYTHON ?= python3
+PORT ?= 8000
+ARGS ?=
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: run test lint migrations-check venv ci
+
+run: $(VENV)/.installed
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_demo
+	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	$(MANAGE) runserver 127.0.0.1:$(PORT)
+
+# pytest exits 5 when it collects no tests: that fails the build too.
+test: $(VENV)/.installed-dev
+	$(BIN)/pytest $(ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MANAGE) makemigrations --check --dry-run
+
+migrations-check: $(VENV)/.installed-dev
+	$(MANAGE) makemigrations --check --dry-run
+
+# The virtualenv with the test and lint tools.
+venv: $(VENV)/.installed-dev
+
+ci:
+	./.ci/run
+
+# The district-sized benchmark of the background jobs (README "Performance"): needs
+# PostgreSQL and redis-server on this machine; pass options with ARGS="--reuse".
+.PHONY: bench
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/district.py $(ARGS)
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "iepcoord needs Python 3.11 or newer as $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Stamp files: reinstall only when pyproject.toml is newer than the last install.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
