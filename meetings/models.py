@@ -61,6 +61,11 @@ class Meeting(TimeStamped):
     change_reason = models.CharField(
         max_length=300, blank=True, help_text="Why it was last rescheduled or cancelled."
     )
+    # 34 CFR 300.322(a)(1): notice early enough to attend; why it was not (NOTICE_PERIOD_DAYS).
+    short_notice_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why the notice is shorter than the notice period."
+    )
+    held_at = models.DateTimeField(null=True, blank=True)
 
     objects = MeetingQuerySet.as_manager()
 

@@ -30,7 +30,7 @@ def _local_span(meeting: Meeting):
     return timezone.localtime(meeting.starts_at, tz), timezone.localtime(meeting.ends_at, tz)
 
 
-def _overlaps(block: ScheduleBlock, start: datetime.datetime, end: datetime.datetime) -> bool:
+def block_overlaps(block: ScheduleBlock, start: datetime.datetime, end: datetime.datetime) -> bool:
     # A weekly block overlaps a meeting on the same weekday whose times cross it.
     return (
         block.weekday == start.weekday()
@@ -143,13 +143,13 @@ def decision_context(requests) -> list[QueueItem]:
             QueueItem(
                 request=req,
                 overlapping_blocks=[
-                    b for b in blocks_by_seca[req.seca_id] if _overlaps(b, start, end)
+                    b for b in blocks_by_seca[req.seca_id] if block_overlaps(b, start, end)
                 ],
                 free_staff=[
                     u
                     for u in school_secas[meeting.school_id]
                     if u.pk != req.seca_id
-                    and not any(_overlaps(b, start, end) for b in blocks_by_seca[u.pk])
+                    and not any(block_overlaps(b, start, end) for b in blocks_by_seca[u.pk])
                     and not is_busy(u.pk)
                 ],
                 requests_that_week=weeks[(req.seca_id, _week_of(start))],

@@ -7,7 +7,7 @@ from django.core import mail
 from django.utils import timezone
 
 from meetings.models import AttendanceRequest, Invitation, Meeting, Notification
-from meetings.services import attendance
+from meetings.services import attendance, scheduling
 from staff.models import AuditEvent
 from staff.services import DomainError
 
@@ -50,9 +50,9 @@ def run(action, req, principal):
     elif action == "expire":
         attendance.attendance_requests_expire(now=req.meeting.starts_at)
     elif action == "cancel":
-        attendance.meeting_cancel(actor=principal, meeting=req.meeting, reason="Parent ill")
+        scheduling.meeting_cancel(actor=principal, meeting=req.meeting, reason="Parent ill")
     elif action == "reschedule":
-        attendance.meeting_reschedule(
+        scheduling.meeting_reschedule(
             actor=principal,
             meeting=req.meeting,
             starts_at=req.meeting.starts_at + datetime.timedelta(days=1),
@@ -300,7 +300,7 @@ def test_reschedule_reopens_approved_requests_and_tells_everyone(
     )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        attendance.meeting_reschedule(
+        scheduling.meeting_reschedule(
             actor=principal,
             meeting=meeting,
             starts_at=meeting.starts_at + datetime.timedelta(hours=3),
@@ -318,7 +318,7 @@ def test_cancelled_meeting_cancels_requests_and_tells_the_seca(
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        attendance.meeting_cancel(actor=principal, meeting=meeting, reason="Student moved")
+        scheduling.meeting_cancel(actor=principal, meeting=meeting, reason="Student moved")
     req.refresh_from_db()
     assert req.status == S.CANCELLED
     assert [m.to for m in mail.outbox] == [[seca.email]]
@@ -364,3 +364,17 @@ def test_empty_feedback_cannot_be_submitted(meeting, seca):
     with pytest.raises(DomainError, match="at least one section"):
         attendance.feedback_save(seca=seca, meeting=meeting, data={}, submit=True)
     assert not meeting.feedback.exists()
+
+
+def test_a_lost_notification_email_is_queued_again_and_sent_once(seca, mailoutbox):
+    from meetings.models import Notification as N
+    from meetings.tasks.notifications import notification_emails_requeue
+
+    old = timezone.now() - datetime.timedelta(hours=1)
+    lost = N.objects.create(user=seca, message="Your request was approved", created_at=old)
+    N.objects.create(user=seca, message="Fresh, its task still queued")
+    assert notification_emails_requeue() == 1
+    assert notification_emails_requeue() == 0
+    lost.refresh_from_db()
+    assert lost.emailed_at is not None
+    assert [m.subject for m in mailoutbox] == ["iepcoord: Your request was approved"]

@@ -102,7 +102,7 @@ def _meeting_open_for_requests(meeting: Meeting) -> None:
 # Lock the bare row first, then read it with its relations in a new statement: a locking
 # query that joins re-reads only the locked row after waiting, so the joined columns
 # (who decided) would be stale.
-def _lock_meeting(meeting: Meeting) -> Meeting:
+def meeting_lock(meeting: Meeting) -> Meeting:
     Meeting.objects.select_for_update().filter(pk=meeting.pk).values_list("pk").get()
     return Meeting.objects.select_related("student", "school").get(pk=meeting.pk)
 
@@ -116,7 +116,7 @@ def _lock_request(req: AttendanceRequest) -> AttendanceRequest:
 
 @transaction.atomic
 def attendance_request_submit(*, seca: User, meeting: Meeting, note: str = "") -> AttendanceRequest:
-    meeting = _lock_meeting(meeting)
+    meeting = meeting_lock(meeting)
     if not is_assigned_seca(seca=seca, student=meeting.student):
         raise DomainError(_("You can only ask to attend meetings of students you support."))
     _meeting_open_for_requests(meeting)
@@ -290,7 +290,9 @@ def _sync_seca_invitation(req: AttendanceRequest) -> None:
         ).delete()
 
 
-def _requests_move(*, meeting: Meeting, action: str, actor: User | None, statuses) -> list:
+def requests_follow_meeting(*, meeting: Meeting, action: str, actor: User | None, statuses) -> list:
+    """Move the meeting's requests in `statuses` by `action`: the meeting moved (re-open)
+    or was cancelled. Called by the scheduling services with the meeting locked."""
     changed = []
     for req in (
         AttendanceRequest.objects.select_for_update(of=("self",))
@@ -318,100 +320,17 @@ def _requests_move(*, meeting: Meeting, action: str, actor: User | None, statuse
 
 
 @transaction.atomic
-def meeting_reschedule(
-    *,
-    actor: User,
-    meeting: Meeting,
-    starts_at: datetime.datetime,
-    ends_at: datetime.datetime,
-    reason: str,
-) -> Meeting:
-    meeting = _lock_meeting(meeting)
-    if meeting.state != Meeting.State.SCHEDULED:
-        raise DomainError(_("Only a scheduled meeting can be rescheduled."))
-    if starts_at <= timezone.now():
-        raise DomainError(_("The new time is in the past."), field="starts_at")
-    if ends_at <= starts_at:
-        raise DomainError(_("The meeting must end after it starts."), field="ends_at")
-    if not reason.strip():
-        raise DomainError(_("Give a reason for the change."), field="reason")
-    before = {"starts_at": meeting.starts_at.isoformat(), "ends_at": meeting.ends_at.isoformat()}
-    meeting.starts_at, meeting.ends_at, meeting.change_reason = starts_at, ends_at, reason.strip()
-    meeting.save(update_fields=["starts_at", "ends_at", "change_reason", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="meeting.rescheduled",
-        obj=meeting,
-        school=meeting.school,
-        student=meeting.student,
-        before=before,
-        after={
-            "starts_at": starts_at.isoformat(),
-            "ends_at": ends_at.isoformat(),
-            "reason": meeting.change_reason,
-        },
-    )
-    reopened = _requests_move(
-        meeting=meeting, action="reopen", actor=actor, statuses=[Status.APPROVED]
-    )
-    if reopened:
-        label = meeting_label(meeting)
-        notify(
-            [r.seca for r in reopened],
-            _("The %(meeting)s moved; your approved request is back with the approvers.")
-            % {"meeting": label},
-            reverse("home"),
-        )
-        notify(
-            User.objects.approvers_of(meeting.school),
-            _("The %(meeting)s moved: %(count)d approved request(s) need a new decision.")
-            % {"meeting": label, "count": len(reopened)},
-            reverse("approval_queue"),
-        )
-    return meeting
-
-
-@transaction.atomic
-def meeting_cancel(*, actor: User, meeting: Meeting, reason: str) -> Meeting:
-    meeting = _lock_meeting(meeting)
-    if meeting.state != Meeting.State.SCHEDULED:
-        raise DomainError(_("Only a scheduled meeting can be cancelled."))
-    if not reason.strip():
-        raise DomainError(_("Give a reason for cancelling."), field="reason")
-    meeting.state, meeting.change_reason = Meeting.State.CANCELLED, reason.strip()
-    meeting.save(update_fields=["state", "change_reason", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="meeting.cancelled",
-        obj=meeting,
-        school=meeting.school,
-        student=meeting.student,
-        before={"state": Meeting.State.SCHEDULED},
-        after={"state": meeting.state, "reason": meeting.change_reason},
-    )
-    cancelled = _requests_move(
-        meeting=meeting,
-        action="cancel",
-        actor=actor,
-        statuses=[Status.PENDING, Status.APPROVED, Status.DENIED],
-    )
-    notify(
-        [r.seca for r in cancelled],
-        _("The %(meeting)s was cancelled, and your request with it.")
-        % {"meeting": meeting_label(meeting)},
-        reverse("home"),
-    )
-    return meeting
-
-
-@transaction.atomic
-def attendance_requests_expire(*, now: datetime.datetime | None = None) -> int:
-    """Requests still pending when their meeting starts are not honored (contract)."""
+def attendance_requests_expire(
+    *, now: datetime.datetime | None = None, limit: int | None = None
+) -> int:
+    """Requests still pending when their meeting starts are not honored (contract). At
+    most `limit` per call: the reminder sweep calls it until fewer come back."""
     now = now or timezone.now()
     expired = list(
         AttendanceRequest.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("meeting__student", "meeting__school", "seca")
         .filter(status=Status.PENDING, meeting__starts_at__lte=now)
+        .order_by("id")[:limit]
     )
     for req in expired:
         before = _snapshot(req)
@@ -453,7 +372,7 @@ FEEDBACK_FIELDS = [
 @transaction.atomic
 def feedback_save(*, seca: User, meeting: Meeting, data: dict, submit: bool) -> SecaFeedback:
     """Save the SECA's feedback as a draft, or submit it; editable until the meeting starts."""
-    meeting = _lock_meeting(meeting)
+    meeting = meeting_lock(meeting)
     if not is_assigned_seca(seca=seca, student=meeting.student):
         raise DomainError(_("You can only give feedback on students you support."))
     if meeting.state == Meeting.State.CANCELLED:

@@ -19,6 +19,7 @@ from ..models import AttendanceRequest, Invitation, Meeting, Notification, SecaF
 from ..queue import approval_queue as build_queue
 from ..queue import decision_context, requests_decidable_by
 from ..services import attendance
+from .scheduling import meeting_panel_context
 
 
 def _meeting_for(user, pk) -> Meeting:
@@ -72,6 +73,7 @@ def meeting_detail(request, pk):
             "requests": requests,
             "feedback_list": feedback,
             "parent_wishes": meeting.parent_wishes.select_related("guardian") if is_team else [],
+            **meeting_panel_context(request.user, meeting, is_team=is_team),
         },
     )
 

@@ -1,0 +1,159 @@
+"""The finalized plan: upload a PDF after the meeting, finalize it, and the record of who
+downloaded it (34 CFR 300.614).
+
+A plan is a student record: it is stored through Django's default storage (a private
+folder outside the web root, see STORAGES) and served only by a view that checks access.
+A corrected plan is a new row with the next version; a finalized one never changes.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, Max, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from pypdf import PdfReader
+
+from staff.models import Guardian, User
+from staff.services import DomainError, audit_record
+
+from ..models import Meeting, Plan, PlanDelivery
+from .attendance import meeting_lock
+from .distribution import plan_deliveries_create
+from .scheduling import meetings_managed_by
+
+PDF_SIGNATURE = b"%PDF-"
+
+
+def plans_downloadable_by(user: User):
+    """Plans this person may download: the meeting's team (staff of the school other than
+    SECAs, district administrators, invited team members); once finalized, the student's
+    guardians with an account (34 CFR 300.322(f)) and the SECAs it was delivered to
+    (contract; 300.323(d)). Subqueries only: it costs no query of its own."""
+    if not user.is_authenticated:
+        return Plan.objects.none()
+    guardian = Guardian.objects.filter(student=OuterRef("meeting__student"), user=user)
+    delivered = PlanDelivery.objects.filter(plan=OuterRef("pk"), recipient=user)
+    return Plan.objects.filter(
+        Q(meeting__in=Meeting.objects.team_visible_to(user))
+        | (Q(finalized_at__isnull=False) & (Exists(guardian) | Exists(delivered)))
+    )
+
+
+def _check_may_attach(actor: User, meeting: Meeting) -> None:
+    if not meetings_managed_by(actor).filter(pk=meeting.pk).exists():
+        raise DomainError(_("Only a case manager or the principal of this school can do this."))
+    if meeting.state != Meeting.State.HELD:
+        raise DomainError(_("Mark the meeting held before adding its plan."))
+
+
+def _checked_pdf(upload) -> str:
+    """The upload's sha256 once its content proves it a readable PDF of at most
+    PLAN_MAX_BYTES. The name and the browser's content type prove nothing."""
+    limit = settings.PLAN_MAX_BYTES
+    too_large = DomainError(
+        _("The file is larger than %(mb)s MB.") % {"mb": round(limit / (1024 * 1024), 1)},
+        field="file",
+    )
+    if upload.size is None or upload.size > limit:
+        raise too_large
+    not_pdf = DomainError(_("This file is not a PDF: upload the plan as a PDF."), field="file")
+    upload.seek(0)
+    if upload.read(len(PDF_SIGNATURE)) != PDF_SIGNATURE:
+        raise not_pdf
+    upload.seek(0)
+    try:
+        reader = PdfReader(upload)
+        if reader.is_encrypted:
+            raise DomainError(
+                _("This PDF is password-protected: upload a copy everyone can open."),
+                field="file",
+            )
+        pages = len(reader.pages)
+    except DomainError:
+        raise
+    except Exception:  # pypdf raises many kinds of errors on a damaged file
+        raise not_pdf from None
+    if pages == 0:
+        raise not_pdf
+    digest, size = hashlib.sha256(), 0
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise too_large
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def plan_upload(*, actor: User, meeting: Meeting, upload) -> Plan:
+    """Store an uploaded plan as the meeting's next version. A refused file leaves
+    nothing behind: no row, no file."""
+    _check_may_attach(actor, meeting)
+    # Read the file before taking the lock: parsing a large PDF takes a while.
+    sha256 = _checked_pdf(upload)
+    with transaction.atomic():
+        meeting = meeting_lock(meeting)
+        _check_may_attach(actor, meeting)
+        # The meeting's lock serializes uploads: two at once get versions n and n+1.
+        version = (meeting.plans.aggregate(v=Max("version"))["v"] or 0) + 1
+        plan = Plan(meeting=meeting, version=version, sha256=sha256, uploaded_by=actor)
+        # The stored name says nothing of the student; the download names them.
+        plan.file.save(f"plan-{meeting.pk}-v{version}.pdf", upload, save=False)
+        try:
+            plan.save()
+            audit_record(
+                actor=actor,
+                action="plan.uploaded",
+                obj=plan,
+                school=meeting.school,
+                student=meeting.student,
+                after={"version": version, "sha256": sha256, "size": upload.size},
+            )
+        except BaseException:
+            plan.file.delete(save=False)
+            raise
+    return plan
+
+
+@transaction.atomic
+def plan_finalize(*, actor: User, plan: Plan) -> Plan:
+    """Finalize the latest version: the plan then goes to the parents and to every SECA
+    whose request was not honored (contract; 34 CFR 300.322(f), 300.323(d))."""
+    Plan.objects.select_for_update().filter(pk=plan.pk).values_list("pk").get()
+    plan = Plan.objects.select_related("meeting__student", "meeting__school").get(pk=plan.pk)
+    meeting = plan.meeting
+    _check_may_attach(actor, meeting)
+    if plan.finalized_at is not None:
+        raise DomainError(_("Version %(version)d is already final.") % {"version": plan.version})
+    latest = meeting.plans.aggregate(v=Max("version"))["v"]
+    if plan.version != latest:
+        raise DomainError(
+            _("Version %(latest)d was uploaded since: finalize that one.") % {"latest": latest}
+        )
+    plan.finalized_at = timezone.now()
+    plan.save(update_fields=["finalized_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="plan.finalized",
+        obj=plan,
+        school=meeting.school,
+        student=meeting.student,
+        after={"version": plan.version, "sha256": plan.sha256},
+    )
+    plan_deliveries_create(plan=plan)
+    return plan
+
+
+def plan_download_record(*, actor: User, plan: Plan) -> None:
+    """34 CFR 300.614: a record of each access to the student's records."""
+    audit_record(
+        actor=actor,
+        action="plan.downloaded",
+        obj=plan,
+        school=plan.meeting.school,
+        student=plan.meeting.student,
+        after={"version": plan.version},
+    )

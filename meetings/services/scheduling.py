@@ -1,0 +1,583 @@
+"""The case manager's side of a meeting: schedule it with its team, move or cancel it,
+record attempts to agree a time with the family, and record that it was held and who came.
+
+Each service is atomic, locks the meeting it changes, checks the move against
+MEETING_TRANSITIONS, saves with update_fields, writes an audit event, and leaves email to
+notify() and notices_send(), which send on commit. Views turn a DomainError into a message
+next to the field it names.
+"""
+
+import dataclasses
+import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from staff.models import (
+    SCHOOL_STAFF_KINDS,
+    Assignment,
+    Role,
+    ScheduleBlock,
+    Student,
+    User,
+    current_school_year,
+)
+from staff.services import DomainError, audit_record
+
+from ..models import AttendanceRequest, ContactAttempt, Invitation, Meeting, MeetingNotice
+from ..queue import block_overlaps
+from .attendance import meeting_lock, requests_follow_meeting
+from .notices import notices_send
+from .notifications import meeting_label, notify
+
+State = Meeting.State
+Status = AttendanceRequest.Status
+
+# The meeting state machine: action -> {from state: to state}. Anything else is refused.
+MEETING_TRANSITIONS = {
+    "reschedule": {State.SCHEDULED: State.SCHEDULED},
+    "cancel": {State.SCHEDULED: State.CANCELLED},
+    # Attendance may be corrected after the meeting was marked held.
+    "hold": {State.SCHEDULED: State.HELD, State.HELD: State.HELD},
+}
+
+_REFUSED = {
+    "reschedule": gettext_lazy("Only a scheduled meeting can be rescheduled."),
+    "cancel": gettext_lazy("Only a scheduled meeting can be cancelled."),
+    "hold": gettext_lazy("A cancelled meeting cannot be marked held."),
+}
+
+# 34 CFR 300.322(b)(2): from age 16 the notice names transition planning, and the
+# student is invited.
+TRANSITION_AGE = 16
+
+
+def meeting_next_state(state: str, action: str) -> str:
+    try:
+        return MEETING_TRANSITIONS[action][state]
+    except KeyError:
+        raise DomainError(str(_REFUSED[action])) from None
+
+
+# --- Who may do what ---------------------------------------------------------------
+
+
+def students_schedulable_by(user: User):
+    """Students whose meetings this person may schedule: the students of the schools where
+    they hold a case manager role. A subquery: it costs no query of its own."""
+    if not user.is_authenticated:
+        return Student.objects.none()
+    return Student.objects.filter(
+        school__in=Role.objects.filter(user=user, kind=Role.Kind.CASE_MANAGER).values("school_id")
+    )
+
+
+def meetings_managed_by(user: User):
+    """Meetings this person may move, cancel, close and attach the plan to: the case
+    managers and the principal of the meeting's school, and whoever scheduled it while they
+    are still on that school's staff."""
+    if not user.is_authenticated:
+        return Meeting.objects.none()
+    roles = Role.objects.filter(user=user)
+    managing = roles.filter(kind__in=[Role.Kind.CASE_MANAGER, Role.Kind.PRINCIPAL])
+    staff = roles.filter(kind__in=SCHOOL_STAFF_KINDS)
+    return Meeting.objects.filter(
+        Q(school__in=managing.values("school_id"))
+        | Q(scheduled_by=user, school__in=staff.values("school_id"))
+    )
+
+
+def _check_manages(actor: User, meeting: Meeting) -> None:
+    if not meetings_managed_by(actor).filter(pk=meeting.pk).exists():
+        raise DomainError(_("Only a case manager or the principal of this school can do this."))
+
+
+# --- The team, and what the preview shows ----------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class TeamMember:
+    """Someone who may be invited, with the role the invitation names."""
+
+    user: User
+    role: str
+    is_seca: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Guest:
+    """Someone invited by name and role, without an account (34 CFR 300.321(a)(6))."""
+
+    name: str
+    role: str
+    email: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Conflict:
+    person: str
+    detail: str
+
+
+def team_candidates(*, student: Student, actor: User | None = None) -> list[TeamMember]:
+    """Whom the case manager chooses the invited team from (34 CFR 300.321(a)): the
+    student's case manager (and the one scheduling), the principal as the person who
+    represents the district, and this year's teachers, related-service providers and
+    SECAs. One person appears once, with all their roles. Three queries."""
+    members: dict[int, list] = {}
+
+    def add(user: User, role: str, is_seca: bool = False) -> None:
+        if not user.is_active:
+            return
+        entry = members.setdefault(user.pk, [user, [], False])
+        if role not in entry[1]:
+            entry[1].append(role)
+        entry[2] = entry[2] or is_seca
+
+    if student.case_manager_id:
+        add(student.case_manager, _("Case manager"))
+    if actor is not None and actor.pk != student.case_manager_id:
+        add(actor, _("Case manager"))
+    for principal in User.objects.filter(
+        roles__school_id=student.school_id, roles__kind=Role.Kind.PRINCIPAL
+    ).order_by("full_name"):
+        add(principal, _("Principal, representing the district"))
+    order = {
+        Assignment.Kind.TEACHER: 0,
+        Assignment.Kind.RELATED_SERVICE: 1,
+        Assignment.Kind.SECA: 2,
+    }
+    assignments = sorted(
+        Assignment.objects.current().filter(student=student).select_related("staff"),
+        key=lambda a: (order[a.kind], a.staff.full_name),
+    )
+    for assignment in assignments:
+        role = assignment.get_kind_display()
+        if assignment.detail:
+            role = f"{role}: {assignment.detail}"
+        add(assignment.staff, str(role), is_seca=assignment.kind == Assignment.Kind.SECA)
+    return [
+        TeamMember(user=user, role=", ".join(str(r) for r in roles), is_seca=is_seca)
+        for user, roles, is_seca in members.values()
+    ]
+
+
+def is_short_notice(starts_at: datetime.datetime, now: datetime.datetime | None = None) -> bool:
+    """34 CFR 300.322(a)(1): notice early enough for the parents to attend; Illinois
+    gives NOTICE_PERIOD_DAYS (10) days. Exactly that many days ahead is enough."""
+    now = now or timezone.now()
+    return starts_at - now < datetime.timedelta(days=settings.NOTICE_PERIOD_DAYS)
+
+
+def transition_planning_applies(*, student: Student, kind: str, starts_at) -> bool:
+    """34 CFR 300.322(b)(2): a transition meeting, or a student 16 or older on the day of
+    the meeting: the notice names transition planning and the student is invited."""
+    if kind == Meeting.Kind.TRANSITION:
+        return True
+    born = student.date_of_birth
+    if born is None:
+        return False
+    on = timezone.localtime(starts_at, student.school.tzinfo).date()
+    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return age >= TRANSITION_AGE
+
+
+def meeting_conflicts(
+    *,
+    school,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    users,
+    exclude_meeting: Meeting | None = None,
+) -> list[Conflict]:
+    """What the invited people are doing then: another scheduled meeting they are invited
+    to, or (for SECAs) a block of their weekly schedule, read in the school's time zone.
+    Two queries. Another meeting is shown by its times only: it may be of a student the
+    case manager may not see (FERPA)."""
+    user_ids = [u.pk for u in users]
+    if not user_ids:
+        return []
+    tz = school.tzinfo
+    start, end = timezone.localtime(starts_at, tz), timezone.localtime(ends_at, tz)
+    conflicts = []
+    busy = (
+        Invitation.objects.filter(
+            user_id__in=user_ids,
+            meeting__state=State.SCHEDULED,
+            meeting__starts_at__lt=ends_at,
+            meeting__ends_at__gt=starts_at,
+        )
+        .select_related("user", "meeting__school")
+        .order_by("user__full_name", "meeting__starts_at")
+    )
+    if exclude_meeting is not None:
+        busy = busy.exclude(meeting=exclude_meeting)
+    for invitation in busy:
+        other = invitation.meeting
+        conflicts.append(
+            Conflict(
+                person=invitation.user.full_name,
+                detail=_("invited to another meeting, %(start)s–%(end)s")
+                % {
+                    "start": date_format(timezone.localtime(other.starts_at, tz), "g:i A"),
+                    "end": date_format(timezone.localtime(other.ends_at, tz), "g:i A"),
+                },
+            )
+        )
+    blocks = ScheduleBlock.objects.filter(
+        seca_id__in=user_ids,
+        weekday=start.weekday(),
+        school_year=current_school_year(start.date()),
+    ).select_related("seca", "student")
+    for block in sorted(blocks, key=lambda b: (b.seca.full_name, b.starts)):
+        if not block_overlaps(block, start, end):
+            continue
+        # A block at another school may name a student this case manager may not see.
+        supports = block.supports if block.school_id == school.pk else _("at another school")
+        conflicts.append(
+            Conflict(
+                person=block.seca.full_name,
+                detail=_("scheduled %(start)s–%(end)s, %(supports)s")
+                % {
+                    "start": date_format(block.starts, "g:i A"),
+                    "end": date_format(block.ends, "g:i A"),
+                    "supports": supports,
+                },
+            )
+        )
+    return conflicts
+
+
+# --- Checks shared by schedule and reschedule --------------------------------------------
+
+
+def _check_times(starts_at: datetime.datetime, ends_at: datetime.datetime) -> None:
+    if starts_at <= timezone.now():
+        raise DomainError(
+            _("This time is in the past: choose a time still to come."), field="starts_at"
+        )
+    if ends_at <= starts_at:
+        raise DomainError(_("The meeting must end after it starts."), field="ends_at")
+
+
+def _short_notice_reason(starts_at: datetime.datetime, reason: str) -> str:
+    if not is_short_notice(starts_at):
+        return ""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(
+            _(
+                "This is less than %(days)d days' notice for the parents "
+                "(34 CFR 300.322): say why the meeting cannot wait."
+            )
+            % {"days": settings.NOTICE_PERIOD_DAYS},
+            field="short_notice_reason",
+        )
+    return reason
+
+
+def _invited_staff(meeting: Meeting, *, exclude=()) -> list[User]:
+    exclude_ids = {u.pk for u in exclude if u is not None}
+    return [
+        inv.user
+        for inv in meeting.invitations.select_related("user").filter(
+            user__isnull=False, user__is_active=True
+        )
+        if inv.user_id not in exclude_ids
+    ]
+
+
+# --- The services -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def meeting_schedule(
+    *,
+    actor: User,
+    student: Student,
+    kind: str,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    location: str = "",
+    video_link: str = "",
+    phone_dial_in: str = "",
+    invitees=(),
+    guests=(),
+    short_notice_reason: str = "",
+) -> Meeting:
+    """Schedule a meeting with its invited team, tell the invited staff, and send the
+    notice of meeting to the parents (34 CFR 300.322)."""
+    if not students_schedulable_by(actor).filter(pk=student.pk).exists():
+        raise DomainError(_("Only a case manager of the student's school can schedule."))
+    if kind not in Meeting.Kind.values:
+        raise DomainError(_("Choose what the meeting is for."), field="kind")
+    _check_times(starts_at, ends_at)
+    short_notice_reason = _short_notice_reason(starts_at, short_notice_reason)
+    location, video_link, phone_dial_in = (
+        location.strip(),
+        video_link.strip(),
+        phone_dial_in.strip(),
+    )
+    if not (location or video_link or phone_dial_in):
+        # 34 CFR 300.322: the notice names the place; a video or phone option may stand in.
+        raise DomainError(_("Give a place, a video link or a phone dial-in."), field="location")
+    team = {m.user.pk: m for m in team_candidates(student=student, actor=actor)}
+    invitees = list(dict.fromkeys(invitees))
+    if any(user.pk not in team for user in invitees):
+        raise DomainError(_("Invite staff from the student's team only."), field="invitees")
+
+    meeting = Meeting.objects.create(
+        student=student,
+        school=student.school,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=location,
+        video_link=video_link,
+        phone_dial_in=phone_dial_in,
+        scheduled_by=actor,
+        short_notice_reason=short_notice_reason,
+    )
+    invitations = [
+        Invitation(
+            meeting=meeting,
+            user=user,
+            name=user.full_name,
+            role=team[user.pk].role[:80],
+            email=user.email,
+        )
+        for user in invitees
+    ]
+    invitations += [
+        Invitation(meeting=meeting, name=g.name, role=g.role, email=g.email) for g in guests
+    ]
+    transition = transition_planning_applies(student=student, kind=kind, starts_at=starts_at)
+    if transition:
+        invitations.append(Invitation(meeting=meeting, name=student.full_name, role=_("Student")))
+    Invitation.objects.bulk_create(invitations)
+    audit_record(
+        actor=actor,
+        action="meeting.scheduled",
+        obj=meeting,
+        school=meeting.school,
+        student=student,
+        after={
+            "kind": kind,
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "invited": [inv.name for inv in invitations],
+            "short_notice_reason": short_notice_reason,
+            "transition_planning": transition,
+        },
+    )
+    notify(
+        [user for user in invitees if user.pk != actor.pk],
+        _("You are invited to the %(meeting)s.") % {"meeting": meeting_label(meeting)},
+        reverse("meeting_detail", args=[meeting.pk]),
+    )
+    notices_send(meeting=meeting, kind=MeetingNotice.Kind.SCHEDULED)
+    return meeting
+
+
+@transaction.atomic
+def meeting_reschedule(
+    *,
+    actor: User,
+    meeting: Meeting,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    reason: str,
+    short_notice_reason: str = "",
+) -> Meeting:
+    """Move a meeting: approved SECA requests go back to the approvers (an approval said
+    the SECA was free at the old time); everyone invited and the parents are told."""
+    meeting = meeting_lock(meeting)
+    _check_manages(actor, meeting)
+    meeting_next_state(meeting.state, "reschedule")
+    _check_times(starts_at, ends_at)
+    if not reason.strip():
+        raise DomainError(_("Give a reason for the change."), field="reason")
+    short_notice_reason = _short_notice_reason(starts_at, short_notice_reason)
+    before = {
+        "starts_at": meeting.starts_at.isoformat(),
+        "ends_at": meeting.ends_at.isoformat(),
+        "short_notice_reason": meeting.short_notice_reason,
+    }
+    meeting.starts_at, meeting.ends_at = starts_at, ends_at
+    meeting.change_reason = reason.strip()
+    meeting.short_notice_reason = short_notice_reason
+    meeting.save(
+        update_fields=[
+            "starts_at",
+            "ends_at",
+            "change_reason",
+            "short_notice_reason",
+            "updated_at",
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="meeting.rescheduled",
+        obj=meeting,
+        school=meeting.school,
+        student=meeting.student,
+        before=before,
+        after={
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "reason": meeting.change_reason,
+            "short_notice_reason": short_notice_reason,
+        },
+    )
+    reopened = requests_follow_meeting(
+        meeting=meeting, action="reopen", actor=actor, statuses=[Status.APPROVED]
+    )
+    label = meeting_label(meeting)
+    if reopened:
+        notify(
+            [r.seca for r in reopened],
+            _("The %(meeting)s moved; your approved request is back with the approvers.")
+            % {"meeting": label},
+            reverse("home"),
+        )
+        notify(
+            User.objects.approvers_of(meeting.school),
+            _("The %(meeting)s moved: %(count)d approved request(s) need a new decision.")
+            % {"meeting": label, "count": len(reopened)},
+            reverse("approval_queue"),
+        )
+    notify(
+        _invited_staff(meeting, exclude=[actor, *(r.seca for r in reopened)]),
+        _("The meeting moved: it is now the %(meeting)s. Reason: %(reason)s")
+        % {"meeting": label, "reason": meeting.change_reason},
+        reverse("meeting_detail", args=[meeting.pk]),
+    )
+    notices_send(meeting=meeting, kind=MeetingNotice.Kind.RESCHEDULED)
+    return meeting
+
+
+@transaction.atomic
+def meeting_cancel(*, actor: User, meeting: Meeting, reason: str) -> Meeting:
+    """Cancel a meeting: its SECA requests are cancelled with it; everyone invited and the
+    parents are told."""
+    meeting = meeting_lock(meeting)
+    _check_manages(actor, meeting)
+    meeting.state = meeting_next_state(meeting.state, "cancel")
+    if not reason.strip():
+        raise DomainError(_("Give a reason for cancelling."), field="reason")
+    meeting.change_reason = reason.strip()
+    meeting.save(update_fields=["state", "change_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="meeting.cancelled",
+        obj=meeting,
+        school=meeting.school,
+        student=meeting.student,
+        before={"state": State.SCHEDULED},
+        after={"state": meeting.state, "reason": meeting.change_reason},
+    )
+    cancelled = requests_follow_meeting(
+        meeting=meeting,
+        action="cancel",
+        actor=actor,
+        statuses=[Status.PENDING, Status.APPROVED, Status.DENIED],
+    )
+    label = meeting_label(meeting)
+    notify(
+        [r.seca for r in cancelled],
+        _("The %(meeting)s was cancelled, and your request with it.") % {"meeting": label},
+        reverse("home"),
+    )
+    notify(
+        _invited_staff(meeting, exclude=[actor, *(r.seca for r in cancelled)]),
+        _("The %(meeting)s was cancelled. Reason: %(reason)s")
+        % {"meeting": label, "reason": meeting.change_reason},
+        reverse("meeting_detail", args=[meeting.pk]),
+    )
+    notices_send(meeting=meeting, kind=MeetingNotice.Kind.CANCELLED)
+    return meeting
+
+
+@transaction.atomic
+def meeting_mark_held(*, actor: User, meeting: Meeting, attended_ids) -> Meeting:
+    """Record that the meeting took place and who attended: an approved SECA marked absent
+    was not honored (contract: then feedback and a copy of the plan)."""
+    meeting = meeting_lock(meeting)
+    _check_manages(actor, meeting)
+    before_state = meeting.state
+    meeting.state = meeting_next_state(meeting.state, "hold")
+    if not meeting.has_started:
+        raise DomainError(_("The meeting has not started yet."))
+    invitations = list(meeting.invitations.all())
+    attended_ids = {int(pk) for pk in attended_ids}
+    if not attended_ids <= {inv.pk for inv in invitations}:
+        raise DomainError(_("Choose from the people invited."), field="attended")
+    now = timezone.now()
+    if meeting.held_at is None:
+        meeting.held_at = now
+    meeting.save(update_fields=["state", "held_at", "updated_at"])
+    meeting.invitations.filter(pk__in=attended_ids).update(attended=True, updated_at=now)
+    meeting.invitations.exclude(pk__in=attended_ids).update(attended=False, updated_at=now)
+    audit_record(
+        actor=actor,
+        action="meeting.held",
+        obj=meeting,
+        school=meeting.school,
+        student=meeting.student,
+        before={
+            "state": before_state,
+            "attended": [inv.name for inv in invitations if inv.attended],
+        },
+        after={
+            "state": meeting.state,
+            "held_at": meeting.held_at.isoformat(),
+            "attended": [inv.name for inv in invitations if inv.pk in attended_ids],
+            "absent": [inv.name for inv in invitations if inv.pk not in attended_ids],
+        },
+    )
+    return meeting
+
+
+@transaction.atomic
+def contact_attempt_add(
+    *,
+    actor: User,
+    meeting: Meeting,
+    attempted_at: datetime.datetime,
+    method: str,
+    outcome: str,
+) -> ContactAttempt:
+    """34 CFR 300.322(d): a record of the attempts to agree a time and place with the
+    parents, kept with the meeting."""
+    meeting = meeting_lock(meeting)
+    _check_manages(actor, meeting)
+    if attempted_at > timezone.now():
+        raise DomainError(_("Record an attempt once it was made."), field="attempted_at")
+    if method not in ContactAttempt.Method.values:
+        raise DomainError(_("Choose how the family was contacted."), field="method")
+    outcome = outcome.strip()
+    if not outcome:
+        raise DomainError(_("Say what came of it."), field="outcome")
+    attempt = ContactAttempt.objects.create(
+        student=meeting.student,
+        meeting=meeting,
+        made_by=actor,
+        attempted_at=attempted_at,
+        method=method,
+        outcome=outcome,
+    )
+    audit_record(
+        actor=actor,
+        action="contact_attempt.added",
+        obj=attempt,
+        school=meeting.school,
+        student=meeting.student,
+        after={"attempted_at": attempted_at.isoformat(), "method": method, "outcome": outcome},
+    )
+    return attempt

@@ -1,0 +1,410 @@
+"""The case manager's pages: the caseload, scheduling a meeting (with a preview of
+conflicts), moving or cancelling it, contact attempts, attendance and the finalized plan.
+
+Every view fetches through an access queryset (students_schedulable_by,
+meetings_managed_by, plans_downloadable_by), so another school's record is a 404 by
+construction; state changes are POST only and go through the services.
+"""
+
+import dataclasses
+import hashlib
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, Subquery
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from staff.models import Role, Student
+from staff.services import DomainError
+
+from ..forms.scheduling import (
+    CaseloadFilterForm,
+    ContactAttemptForm,
+    MeetingCancelForm,
+    MeetingHeldForm,
+    MeetingRescheduleForm,
+    MeetingScheduleForm,
+    PlanUploadForm,
+)
+from ..models import Meeting, Plan
+from ..selectors import DUE_SOON
+from ..services import plans, scheduling
+
+
+def _form_error(form, error: DomainError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+def _posted(request, data):
+    """The submitted data of a POST, even when empty (no box ticked), else None."""
+    return data if request.method == "POST" else None
+
+
+def _managed_meeting_for(user, pk) -> Meeting:
+    """The meeting, for a case manager or principal of its school or its scheduler."""
+    return get_object_or_404(
+        scheduling.meetings_managed_by(user).select_related(
+            "student__case_manager", "school", "scheduled_by"
+        ),
+        pk=pk,
+    )
+
+
+# --- The caseload ---------------------------------------------------------------------
+
+CASELOAD_ORDER = {
+    "name": ["last_name", "first_name", "pk"],
+    "annual": [F("annual_review_due").asc(nulls_last=True), "last_name", "first_name", "pk"],
+    "reeval": [F("reevaluation_due").asc(nulls_last=True), "last_name", "first_name", "pk"],
+}
+
+
+def caseload_for(*, case_manager, now, sort: str = "annual", show: str = "all") -> list[Student]:
+    """The students this case manager manages at the schools where they hold the role,
+    with due-date flags (34 CFR 300.324(b) yearly review, 300.303 re-evaluation every three
+    years) and the next scheduled meeting, annotated by subqueries: one query."""
+    today = timezone.localdate(now)
+    soon = today + DUE_SOON
+
+    def flag(condition: Q) -> ExpressionWrapper:
+        return ExpressionWrapper(condition, output_field=BooleanField())
+
+    next_meeting = Meeting.objects.filter(
+        student=OuterRef("pk"), state=Meeting.State.SCHEDULED, starts_at__gte=now
+    ).order_by("starts_at", "pk")
+    students = (
+        scheduling.students_schedulable_by(case_manager)
+        .filter(case_manager=case_manager)
+        .select_related("school")
+        .annotate(
+            annual_review_overdue=flag(Q(annual_review_due__lt=today)),
+            annual_review_due_soon=flag(Q(annual_review_due__range=(today, soon))),
+            reevaluation_overdue=flag(Q(reevaluation_due__lt=today)),
+            reevaluation_due_soon=flag(Q(reevaluation_due__range=(today, soon))),
+            next_meeting_id=Subquery(next_meeting.values("pk")[:1]),
+            next_meeting_starts_at=Subquery(next_meeting.values("starts_at")[:1]),
+            next_meeting_kind=Subquery(next_meeting.values("kind")[:1]),
+        )
+    )
+    if show == "overdue":
+        students = students.filter(Q(annual_review_due__lt=today) | Q(reevaluation_due__lt=today))
+    elif show == "due_soon":
+        students = students.filter(
+            Q(annual_review_due__range=(today, soon)) | Q(reevaluation_due__range=(today, soon))
+        )
+    students = list(students.order_by(*CASELOAD_ORDER[sort]))
+    for student in students:
+        student.next_meeting_label = (
+            Meeting.Kind(student.next_meeting_kind).label if student.next_meeting_kind else ""
+        )
+    return students
+
+
+def caseload(request):
+    if not Role.objects.filter(user=request.user, kind=Role.Kind.CASE_MANAGER).exists():
+        raise Http404
+    form = CaseloadFilterForm(request.GET)
+    form.is_valid()
+    sort = form.cleaned_data.get("sort") or "annual"
+    show = form.cleaned_data.get("show") or "all"
+    return render(
+        request,
+        "meetings/scheduling/caseload.html",
+        {
+            "students": caseload_for(
+                case_manager=request.user, now=timezone.now(), sort=sort, show=show
+            ),
+            "sort": sort,
+            "show": show,
+            "sorts": CaseloadFilterForm.SORTS,
+            "shows": CaseloadFilterForm.SHOWS,
+        },
+    )
+
+
+# --- Scheduling -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class SchedulePreview:
+    conflicts: list
+    short_notice: bool
+    transition: bool
+    invitees: list
+    guests: list
+    fingerprint: str
+
+
+def _fingerprint(form) -> str:
+    """What the preview showed: a confirmation of other details shows a new preview."""
+    data = form.cleaned_data
+    parts = [
+        data["kind"],
+        data["starts_at"].isoformat(),
+        str(data["duration"]),
+        ",".join(str(u.pk) for u in data["invitees"]),
+        repr(data["guests"]),
+        data["location"],
+        data["video_link"],
+        data["phone_dial_in"],
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _schedule_preview(form, student) -> SchedulePreview:
+    data = form.cleaned_data
+    return SchedulePreview(
+        conflicts=scheduling.meeting_conflicts(
+            school=student.school,
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            users=data["invitees"],
+        ),
+        short_notice=scheduling.is_short_notice(data["starts_at"]),
+        transition=scheduling.transition_planning_applies(
+            student=student, kind=data["kind"], starts_at=data["starts_at"]
+        ),
+        invitees=[form.team[u.pk] for u in data["invitees"]],
+        guests=data["guests"],
+        fingerprint=_fingerprint(form),
+    )
+
+
+def meeting_schedule(request, pk):
+    student = get_object_or_404(
+        scheduling.students_schedulable_by(request.user).select_related("school", "case_manager"),
+        pk=pk,
+    )
+    team = scheduling.team_candidates(student=student, actor=request.user)
+    form = MeetingScheduleForm(
+        _posted(request, request.POST),
+        team=team,
+        tz=student.school.tzinfo,
+        initial={
+            "kind": Meeting.Kind.ANNUAL_REVIEW,
+            "duration": 60,
+            # SECAs ask to attend, or are ticked here by the case manager.
+            "invitees": [m.user.pk for m in team if not m.is_seca],
+        },
+    )
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        preview = _schedule_preview(form, student)
+        confirmed = "confirm" in request.POST
+        if confirmed and request.POST.get("previewed") != preview.fingerprint:
+            messages.warning(request, _("The details changed: check the preview again."))
+        elif confirmed:
+            try:
+                meeting = scheduling.meeting_schedule(
+                    actor=request.user, student=student, **form.service_arguments()
+                )
+            except DomainError as error:
+                _form_error(form, error)
+            else:
+                messages.success(
+                    request, _("The meeting is scheduled and the notice sent to the parents.")
+                )
+                return redirect("meeting_detail", pk=meeting.pk)
+    return render(
+        request,
+        "meetings/scheduling/schedule_form.html",
+        {
+            "student": student,
+            "form": form,
+            "preview": preview,
+            "notice_days": settings.NOTICE_PERIOD_DAYS,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def meeting_reschedule(request, pk):
+    meeting = _managed_meeting_for(request.user, pk)
+    minutes = int((meeting.ends_at - meeting.starts_at).total_seconds() // 60)
+    form = MeetingRescheduleForm(
+        _posted(request, request.POST),
+        tz=meeting.school.tzinfo,
+        initial={"starts_at": meeting.starts_at, "duration": minutes},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            scheduling.meeting_reschedule(
+                actor=request.user,
+                meeting=meeting,
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                reason=data["reason"],
+                short_notice_reason=data["short_notice_reason"],
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(
+                request, _("The meeting moved; everyone invited and the parents are told.")
+            )
+            return redirect("meeting_detail", pk=meeting.pk)
+    return _meeting_form(request, meeting, form, "reschedule")
+
+
+def meeting_cancel(request, pk):
+    meeting = _managed_meeting_for(request.user, pk)
+    form = MeetingCancelForm(_posted(request, request.POST))
+    if request.method == "POST" and form.is_valid():
+        try:
+            scheduling.meeting_cancel(
+                actor=request.user, meeting=meeting, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(
+                request, _("The meeting is cancelled; everyone invited and the parents are told.")
+            )
+            return redirect("meeting_detail", pk=meeting.pk)
+    return _meeting_form(request, meeting, form, "cancel")
+
+
+def contact_attempt_add(request, pk):
+    meeting = _managed_meeting_for(request.user, pk)
+    form = ContactAttemptForm(
+        _posted(request, request.POST),
+        tz=meeting.school.tzinfo,
+        initial={"attempted_at": timezone.now().replace(second=0, microsecond=0)},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            scheduling.contact_attempt_add(actor=request.user, meeting=meeting, **form.cleaned_data)
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("The contact attempt is recorded."))
+            return redirect(reverse("meeting_detail", args=[meeting.pk]) + "#contact-attempts")
+    return _meeting_form(request, meeting, form, "contact_attempt")
+
+
+def meeting_held(request, pk):
+    meeting = _managed_meeting_for(request.user, pk)
+    invitations = list(meeting.invitations.all())
+    form = MeetingHeldForm(
+        _posted(request, request.POST),
+        invitations=invitations,
+        initial={"attended": [inv.pk for inv in invitations if inv.attended]},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            scheduling.meeting_mark_held(
+                actor=request.user, meeting=meeting, attended_ids=form.cleaned_data["attended"]
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("The meeting is recorded as held, with who attended."))
+            return redirect("meeting_detail", pk=meeting.pk)
+    return _meeting_form(request, meeting, form, "held")
+
+
+def _meeting_form(request, meeting, form, action):
+    return render(
+        request,
+        "meetings/scheduling/meeting_form.html",
+        {
+            "meeting": meeting,
+            "form": form,
+            "action": action,
+            "multipart": action == "plan",
+            "notice_days": settings.NOTICE_PERIOD_DAYS,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+# --- The finalized plan -------------------------------------------------------------------
+
+
+def plan_upload(request, pk):
+    meeting = _managed_meeting_for(request.user, pk)
+    form = PlanUploadForm(_posted(request, request.POST), _posted(request, request.FILES))
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = plans.plan_upload(
+                actor=request.user, meeting=meeting, upload=form.cleaned_data["file"]
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("Version %(version)d of the plan is stored. Finalize it to send it out.")
+                % {"version": plan.version},
+            )
+            return redirect(reverse("meeting_detail", args=[meeting.pk]) + "#plans")
+    return _meeting_form(request, meeting, form, "plan")
+
+
+@require_POST
+def plan_finalize(request, pk):
+    plan = get_object_or_404(
+        Plan.objects.filter(meeting__in=scheduling.meetings_managed_by(request.user)), pk=pk
+    )
+    try:
+        plan = plans.plan_finalize(actor=request.user, plan=plan)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Version %(version)d is final; it goes to the parents and to the SECAs.")
+            % {"version": plan.version},
+        )
+    return redirect(reverse("meeting_detail", args=[plan.meeting_id]) + "#plans")
+
+
+def plan_download(request, pk):
+    plan = get_object_or_404(
+        plans.plans_downloadable_by(request.user).select_related(
+            "meeting__student", "meeting__school"
+        ),
+        pk=pk,
+    )
+    try:
+        handle = plan.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    plans.plan_download_record(actor=request.user, plan=plan)
+    student = plan.meeting.student
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"iep-plan-{slugify(student.full_name)}-v{plan.version}.pdf",
+        content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- The panel on the meeting page ----------------------------------------------------------
+
+
+def meeting_panel_context(user, meeting: Meeting, *, is_team: bool) -> dict:
+    """What the meeting page's scheduling panel shows: to the team, the notices sent and
+    the parents' answers, the contact attempts and the plans, with the case manager's
+    actions to those who manage the meeting; to others, the plans they may download.
+    Querysets, evaluated once by the template: a fixed number of queries (five at most)."""
+    downloadable = plans.plans_downloadable_by(user).filter(meeting=meeting)
+    if not is_team:
+        return {"panel_plans": downloadable.filter(finalized_at__isnull=False)}
+    return {
+        "can_manage": scheduling.meetings_managed_by(user).filter(pk=meeting.pk).exists(),
+        "notices": meeting.notices.select_related("guardian"),
+        "notice_responses": meeting.responses.select_related("guardian"),
+        "contact_attempts": meeting.contact_attempts.select_related("made_by"),
+        "panel_plans": downloadable.select_related("uploaded_by").order_by("-version"),
+    }
