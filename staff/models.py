@@ -354,6 +354,8 @@ class GuardianInvite(TimeStamped):
     )
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
+    # Claimed by the email task under a row lock: a retry never mails the link twice.
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -18,6 +18,8 @@ SAMPLE_VALUES = {
     # allauth: the email confirmation key; the password reset user id and token.
     "key": "sample-key",
     "uidb36": "1",
+    # A guardian invitation; a private calendar feed.
+    "token": "sample-token",
 }
 
 # Pages an anonymous visitor may open: allauth's signed-out pages. Each is reviewed.
@@ -32,6 +34,12 @@ PUBLIC_PAGES = {
     "account_reset_password_from_key",  # the link in a reset email, followed signed out
     "account_reset_password_from_key_done",
 }
+
+# Public pages keyed by a secret in their URL: an unknown secret is a 404.
+PUBLIC_BY_SECRET = {"invite_accept", "calendar_feed"}
+
+# The language switch: a signed-out parent may choose Spanish on the sign-in page.
+PUBLIC_ACTIONS = {"set_language"}
 
 SKIPPED_NAMESPACES = {"admin"}
 
@@ -60,7 +68,7 @@ def _walk(patterns, namespace="", parameters=(), route=""):
 
 
 URLS = sorted(_walk(get_resolver().url_patterns), key=lambda url: url[2])
-PROTECTED = [url for url in URLS if url[0] not in PUBLIC_PAGES]
+PROTECTED = [url for url in URLS if url[0] not in PUBLIC_PAGES | PUBLIC_BY_SECRET | PUBLIC_ACTIONS]
 
 
 def _url(name, parameters, route):
@@ -113,6 +121,22 @@ def test_public_page_opens_without_signing_in(client, name):
     assert parameters is not None, f"{name} is no longer a URL: remove it from PUBLIC_PAGES"
     response = client.get(_url(name, parameters, name))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC_BY_SECRET))
+@pytest.mark.django_db
+def test_page_keyed_by_a_secret_is_404_for_a_wrong_secret(client, name):
+    parameters = next((p for n, p, _ in URLS if n == name), None)
+    assert client.get(_url(name, parameters, name)).status_code == 404
+
+
+@pytest.mark.django_db
+def test_signed_out_visitor_can_switch_to_spanish(client):
+    response = client.post(reverse("set_language"), {"language": "es", "next": "/accounts/login/"})
+    assert response.status_code == 302 and response.url == "/accounts/login/"
+    assert response.cookies["django_language"].value == "es"
+    page = client.get(reverse("account_login")).content.decode()
+    assert 'lang="es"' in page
 
 
 def test_the_walk_finds_the_apps_pages():

@@ -1,0 +1,235 @@
+"""The parent's side: who may open a notice, the parent's answer to it, their wish about
+the SECA attending, and the reads of the "my child's support team" page.
+
+State changes follow meetings/services/attendance.py: atomic, the meeting row locked, the
+rule checked with a DomainError naming the field, saved with update_fields, an audit event,
+then notify() (email on commit)."""
+
+import dataclasses
+import datetime
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Prefetch
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from staff.models import SCHOOL_STAFF_KINDS, Assignment, Guardian, Role, Student, User
+from staff.services import DomainError, audit_record
+
+from ..models import Meeting, NoticeResponse, ParentWish, Plan
+from .attendance import meeting_lock
+from .notifications import meeting_label, notify
+
+# --- access -------------------------------------------------------------------------------
+
+
+def children_of(user: User):
+    """A parent's own children (FERPA: a parent sees only their own)."""
+    if not user.is_authenticated:
+        return Student.objects.none()
+    return Student.objects.filter(
+        Exists(Guardian.objects.filter(student=OuterRef("pk"), user=user))
+    )
+
+
+def notice_meetings_for(user: User):
+    """Meetings whose notice this user may open: the guardians of the student, the school's
+    staff and district administrators. Anyone else (another family, a SECA) gets a 404."""
+    if not user.is_authenticated:
+        return Meeting.objects.none()
+    roles = Role.objects.filter(user=user)
+    return Meeting.objects.filter(
+        Exists(Guardian.objects.filter(student=OuterRef("student"), user=user))
+        | Exists(roles.filter(school=OuterRef("school"), kind__in=SCHOOL_STAFF_KINDS))
+        | Exists(roles.filter(kind=Role.Kind.DISTRICT_ADMIN))
+    )
+
+
+def guardian_for(*, user: User, student_id: int) -> Guardian | None:
+    """The user's guardian record for this student, or None (staff reading the notice)."""
+    if not user.is_authenticated:
+        return None
+    return Guardian.objects.filter(user=user, student_id=student_id).first()
+
+
+# --- the parent's answer and wish -----------------------------------------------------------
+
+
+def _check_answerable(*, guardian: Guardian, meeting: Meeting) -> None:
+    if guardian.student_id != meeting.student_id:
+        raise DomainError(_("Only a parent or guardian of this student can answer."))
+    if meeting.state == Meeting.State.CANCELLED:
+        raise DomainError(_("This meeting was cancelled."))
+    if meeting.state == Meeting.State.HELD or meeting.has_started:
+        raise DomainError(_("The meeting has started: your answer can no longer be changed."))
+
+
+def _tell_the_team(*, meeting: Meeting, message, values: dict) -> None:
+    """Tell the scheduler (and the case manager), each in their own language: the parent's
+    request is rendered in the parent's, the notification must not be."""
+    recipients = {u.pk: u for u in (meeting.scheduled_by, meeting.student.case_manager) if u}
+    for user in recipients.values():
+        with translation.override(user.preferred_language):
+            notify(
+                [user],
+                str(message) % {**values, "meeting": meeting_label(meeting)},
+                reverse("meeting_detail", args=[meeting.pk]),
+            )
+
+
+ANSWER_NOTIFICATIONS = {
+    NoticeResponse.Answer.WILL_ATTEND: gettext_lazy("%(guardian)s will attend the %(meeting)s."),
+    NoticeResponse.Answer.ANOTHER_TIME: gettext_lazy(
+        "%(guardian)s asks for another time for the %(meeting)s: “%(note)s”"
+    ),
+    NoticeResponse.Answer.WILL_NOT_ATTEND: gettext_lazy(
+        "%(guardian)s will not attend the %(meeting)s."
+    ),
+}
+
+
+@transaction.atomic
+def notice_response_save(
+    *, guardian: Guardian, meeting: Meeting, answer: str, note: str = ""
+) -> NoticeResponse:
+    """The guardian's answer to the notice: one per guardian per meeting, changeable until
+    the meeting starts. Asking for another time needs a note saying when suits them
+    (34 CFR 300.322(a)(2): a mutually agreed time)."""
+    meeting = meeting_lock(meeting)
+    _check_answerable(guardian=guardian, meeting=meeting)
+    note = note.strip()
+    if answer not in NoticeResponse.Answer.values:
+        raise DomainError(_("Choose your answer."), field="answer")
+    if answer == NoticeResponse.Answer.ANOTHER_TIME and not note:
+        raise DomainError(_("Say which days and times would work for you."), field="note")
+    # The meeting row is locked: two answers of this guardian cannot both create one.
+    response = NoticeResponse.objects.filter(meeting=meeting, guardian=guardian).first()
+    before = {"answer": response.answer, "note": response.note} if response else {}
+    if response is None:
+        response = NoticeResponse.objects.create(
+            meeting=meeting, guardian=guardian, answer=answer, note=note
+        )
+    elif (response.answer, response.note) != (answer, note):
+        response.answer, response.note = answer, note
+        response.save(update_fields=["answer", "note", "updated_at"])
+    else:
+        return response
+    audit_record(
+        actor=guardian.user,
+        action="notice.answered",
+        obj=response,
+        school=meeting.school,
+        student=meeting.student,
+        before=before,
+        after={"answer": answer, "note": note},
+    )
+    _tell_the_team(
+        meeting=meeting,
+        message=ANSWER_NOTIFICATIONS[answer],
+        values={"guardian": guardian.full_name, "note": note},
+    )
+    return response
+
+
+WISH_NOTIFICATIONS = {
+    ParentWish.Wish.ATTEND: gettext_lazy("%(guardian)s asks that the SECA attend the %(meeting)s."),
+    ParentWish.Wish.NOT_ATTEND: gettext_lazy(
+        "%(guardian)s asks that the SECA not attend the %(meeting)s."
+    ),
+}
+
+
+@transaction.atomic
+def parent_wish_save(
+    *, guardian: Guardian, meeting: Meeting, wish: str, note: str = ""
+) -> ParentWish:
+    """The parent asks that the SECA attend, or not attend (34 CFR 300.321(a)(6): at the
+    parent's discretion; the contract lets the approver deny a SECA's request when the
+    parent asked). Changeable until the meeting starts; the approvers' queue shows it."""
+    meeting = meeting_lock(meeting)
+    _check_answerable(guardian=guardian, meeting=meeting)
+    if wish not in ParentWish.Wish.values:
+        raise DomainError(_("Choose whether you ask the SECA to attend."), field="wish")
+    note = note.strip()
+    parent_wish = ParentWish.objects.filter(meeting=meeting, guardian=guardian).first()
+    before = {"wish": parent_wish.wish, "note": parent_wish.note} if parent_wish else {}
+    if parent_wish is None:
+        parent_wish = ParentWish.objects.create(
+            meeting=meeting, guardian=guardian, wish=wish, note=note
+        )
+    elif (parent_wish.wish, parent_wish.note) != (wish, note):
+        parent_wish.wish, parent_wish.note = wish, note
+        parent_wish.save(update_fields=["wish", "note", "updated_at"])
+    else:
+        return parent_wish
+    audit_record(
+        actor=guardian.user,
+        action="parent_wish.saved",
+        obj=parent_wish,
+        school=meeting.school,
+        student=meeting.student,
+        before=before,
+        after={"wish": wish, "note": note},
+    )
+    _tell_the_team(
+        meeting=meeting, message=WISH_NOTIFICATIONS[wish], values={"guardian": guardian.full_name}
+    )
+    return parent_wish
+
+
+# --- reads: the support team page -----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SupportTeam:
+    student: Student
+    team: list[Assignment]
+    upcoming_meetings: list[Meeting]
+    plans: list[Plan]
+
+
+def child_support_team(*, user: User, student_pk: int, now: datetime.datetime) -> SupportTeam:
+    """One of the parent's children with this year's team (SECAs, teachers, related-service
+    providers; the case manager comes with the student), upcoming meetings with this
+    parent's answer, and finalized plans. Four queries however large the team or the
+    history: the student, the team, the meetings with the answers, the plans.
+    Raises Student.DoesNotExist for anyone else's child."""
+    student = children_of(user).select_related("school", "case_manager").get(pk=student_pk)
+    team = list(
+        Assignment.objects.current()
+        .filter(student=student)
+        .select_related("staff")
+        .order_by("kind", "staff__full_name", "pk")
+    )
+    answers = NoticeResponse.objects.filter(guardian__user=user)
+    upcoming = list(
+        Meeting.objects.upcoming(now)
+        .filter(student=student)
+        .select_related("school")
+        .prefetch_related(Prefetch("responses", queryset=answers, to_attr="my_answers"))
+    )
+    plans = list(
+        Plan.objects.filter(meeting__student=student, finalized_at__isnull=False)
+        .select_related("meeting")
+        .order_by("-finalized_at", "-pk")
+    )
+    return SupportTeam(student=student, team=team, upcoming_meetings=upcoming, plans=plans)
+
+
+def children_list(*, user: User, now: datetime.datetime) -> list[Student]:
+    """The parent's children, each with `next_meetings` (the next scheduled one, at most
+    one). Two queries."""
+    return list(
+        children_of(user)
+        .select_related("school")
+        .prefetch_related(
+            Prefetch(
+                "meetings",
+                queryset=Meeting.objects.upcoming(now).select_related("school")[:1],
+                to_attr="next_meetings",
+            )
+        )
+        .order_by("first_name", "last_name")
+    )

@@ -1,0 +1,70 @@
+"""Calendars: a meeting's .ics file, the private feed, and the page that explains it."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from staff.models import User
+
+from ..models import Meeting
+from ..services import calendars
+
+ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+
+def meeting_ics(request, pk):
+    """One meeting to add to a calendar, for anyone who may see it."""
+    meeting = get_object_or_404(
+        calendars.with_sequence(
+            Meeting.objects.visible_to(request.user).select_related("student", "school")
+        ),
+        pk=pk,
+    )
+    body = calendars.meetings_ics([meeting], user=request.user, name=_("IEP meeting"))
+    response = HttpResponse(body, content_type=ICS_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="iep-meeting-{meeting.pk}.ics"'
+    return response
+
+
+# Public: calendar apps fetch it without a session. The secret token in the URL is the
+# key; an unknown or reset token is a 404.
+@login_not_required
+@require_safe
+def calendar_feed(request, token):
+    user = get_object_or_404(User.objects.filter(is_active=True), calendar_token=token)
+    meetings = calendars.calendar_meetings_for(user=user, now=timezone.now())
+    with translation.override(user.preferred_language):
+        body = calendars.meetings_ics(meetings, user=user, name=_("My IEP meetings"))
+    response = HttpResponse(body, content_type=ICS_CONTENT_TYPE)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def calendar_subscribe(request):
+    """The private feed's address, with how to add it to Google Calendar or Outlook."""
+    feed_url = request.build_absolute_uri(
+        reverse("calendar_feed", args=[request.user.calendar_token])
+    )
+    return render(
+        request,
+        "meetings/parents/calendar.html",
+        {"feed_url": feed_url, "webcal_url": "webcal://" + feed_url.split("://", 1)[1]},
+    )
+
+
+@require_POST
+def calendar_token_reset(request):
+    calendars.calendar_token_reset(user=request.user)
+    messages.success(
+        request,
+        _(
+            "Your calendar has a new address. Calendars using the old one no longer update: add the new one."
+        ),
+    )
+    return redirect("calendar_subscribe")

@@ -1,0 +1,30 @@
+from django.conf import settings
+from django.utils import translation
+
+
+class PreferredLanguageMiddleware:
+    """Speak to a signed-in person in their preferred language (User.preferred_language; a
+    parent's is copied from the school's guardian record when they accept the invitation),
+    unless they picked another with the language switcher.
+
+    LocaleMiddleware, earlier in MIDDLEWARE, has already activated the language of the
+    switcher's cookie or else the browser's Accept-Language. This one comes after
+    AuthenticationMiddleware (it needs request.user, which LoginRequiredMiddleware loads
+    anyway: no extra query) and, when there is no cookie, replaces the browser's guess with
+    the person's own choice. Emails use the same preference (translation.override)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        user = getattr(request, "user", None)
+        if (
+            chosen not in dict(settings.LANGUAGES)
+            and user is not None
+            and user.is_authenticated
+            and user.preferred_language in dict(settings.LANGUAGES)
+        ):
+            translation.activate(user.preferred_language)
+            request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)
