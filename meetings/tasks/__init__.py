@@ -1,4 +1,16 @@
 # Celery's autodiscovery imports this module: each topic's tasks are registered here.
-from .notifications import send_notification_email
+from .distribution import plan_deliveries_sweep, plan_delivery_send
+from .notices import meeting_notices_requeue, send_meeting_notice_email
+from .notifications import notification_emails_requeue, send_notification_email
+from .reminders import reminder_send, reminders_sweep
 
-__all__ = ["send_notification_email"]
+__all__ = [
+    "meeting_notices_requeue",
+    "notification_emails_requeue",
+    "plan_deliveries_sweep",
+    "plan_delivery_send",
+    "reminder_send",
+    "reminders_sweep",
+    "send_meeting_notice_email",
+    "send_notification_email",
+]

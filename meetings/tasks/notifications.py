@@ -1,5 +1,6 @@
 """Celery tasks: thin, idempotent, given ids. Each one re-reads its row and claims it."""
 
+import datetime
 import smtplib
 
 from celery import shared_task
@@ -43,3 +44,21 @@ def send_notification_email(notification_id: int) -> None:
             )
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at"])
+
+
+@shared_task
+def notification_emails_requeue() -> int:
+    """For celery beat: queue again the notification emails whose task was lost (Redis
+    without persistence, a publish that failed after commit). Safe to run twice: the send
+    task claims its row."""
+    now = timezone.now()
+    ids = list(
+        Notification.objects.filter(
+            emailed_at__isnull=True,
+            created_at__lt=now - datetime.timedelta(minutes=30),
+            created_at__gte=now - datetime.timedelta(days=2),
+        ).values_list("pk", flat=True)[:5000]
+    )
+    for notification_id in ids:
+        send_notification_email.delay(notification_id)
+    return len(ids)

@@ -1,0 +1,659 @@
+"""Reminders: one sweep, run by celery beat every few minutes, calls one service per kind.
+
+Each kind reads its candidates in chunks by keyset (`id > last ORDER BY id LIMIT n`), so
+memory stays bounded and every chunk costs the same few queries however many meetings the
+district has. A reminder is claimed by inserting its Reminder row, unique on (kind, object,
+recipient, slot), with `INSERT ... ON CONFLICT DO NOTHING RETURNING id`: only the sweep that
+inserted a row queues its email, so a sweep run twice, or two sweeps at once, send nothing
+twice. The send task locks the row, skips it if `sent_at` is set, sends, then sets
+`sent_at`. A row claimed but still unsent after JOB_REQUEUE_AFTER_SECONDS (its worker died,
+Redis lost the message) is queued again by the next sweep.
+
+A slot names the moment a reminder is for: `24h@202705121400` is "24 hours before the
+meeting at 14:00 UTC on 12 May 2027", so a meeting moved to another time is reminded again.
+Due times live in the database and the sweep finds them; nothing waits in a countdown
+(kombu #337).
+"""
+
+import dataclasses
+import datetime
+import zoneinfo
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from staff.models import (
+    DESIGNEE_KINDS,
+    Assignment,
+    Designation,
+    Role,
+    Student,
+    current_school_year,
+)
+
+from ..models import (
+    AttendanceRequest,
+    Invitation,
+    Meeting,
+    Notification,
+    Plan,
+    PlanDelivery,
+    Reminder,
+    SecaFeedback,
+)
+from ..tasks.reminders import enqueue_after_commit
+from ..tasks.reminders import reminder_send as reminder_send_task
+from .attendance import attendance_requests_expire
+from .notifications import meeting_label
+
+Status = AttendanceRequest.Status
+
+
+class Kind:
+    """Reminder.kind values."""
+
+    MEETING_UPCOMING = "meeting_upcoming"
+    REQUEST_PENDING = "request_pending"
+    # The last lead time: the principal is told themself that their designees have not acted.
+    REQUEST_ESCALATED = "request_escalated"
+    FEEDBACK_DUE = "feedback_due"
+    PLAN_NOT_FINALIZED = "plan_not_finalized"
+    REVIEWS_DUE = "reviews_due"
+    PLAN_NOT_ACKNOWLEDGED = "plan_not_acknowledged"
+
+
+# A held meeting is reminded weekly for this long; older ones belong to the district's
+# compliance report, not to weekly email.
+PLAN_REMINDER_HORIZON = datetime.timedelta(days=365)
+# Deliveries sent longer ago than this are not reminded any more.
+ACKNOWLEDGE_REMINDER_HORIZON = datetime.timedelta(days=60)
+
+
+# --- Time -----------------------------------------------------------------------------
+
+
+def school_days_after(day: datetime.date, count: int) -> datetime.date:
+    """The date `count` school days (Monday to Friday) after `day`. Holidays are not in
+    the data: a reminder may come a day early around one."""
+    while count > 0:
+        day += datetime.timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+def _windows(now: datetime.datetime, hours: list[int]):
+    """(lead, after, until) for each lead time, largest first: a meeting starting in
+    (after, until] is due for that lead's reminder and for no earlier one, so a meeting
+    scheduled 12 hours ahead gets the 24-hour reminder only, not the 7-day one too."""
+    bounds = [*hours, 0]
+    for lead, nearer in zip(bounds, bounds[1:], strict=False):
+        yield (
+            lead,
+            now + datetime.timedelta(hours=nearer),
+            now + datetime.timedelta(hours=lead),
+        )
+
+
+def reminder_slot(lead: int, starts_at: datetime.datetime) -> str:
+    return f"{lead}h@{starts_at.astimezone(datetime.UTC):%Y%m%d%H%M}"
+
+
+def _local_date(moment: datetime.datetime, tz_name: str) -> datetime.date:
+    return moment.astimezone(zoneinfo.ZoneInfo(tz_name)).date()
+
+
+# --- Reading in chunks, claiming ---------------------------------------------------------
+
+
+def keyset_chunks(queryset: QuerySet, fields: tuple, size: int) -> Iterator[list[tuple]]:
+    """The rows of `queryset` as tuples of `fields`, `size` at a time, by keyset on the
+    first field (unique in the result): one query per chunk, however far it goes."""
+    key, last = fields[0], None
+    while True:
+        page = queryset if last is None else queryset.filter(**{f"{key}__gt": last})
+        rows = list(page.order_by(key).values_list(*fields)[:size])
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        last = rows[-1][0]
+
+
+def reminders_claim(rows, *, now: datetime.datetime) -> list[int]:
+    """Insert a Reminder per (kind, object_id, recipient_id, slot) not claimed yet, in one
+    statement; the ids of the rows this call inserted. A row another sweep claimed first
+    is not returned: that sweep queues it."""
+    rows = sorted(set(rows))
+    if not rows:
+        return []
+    table = connection.ops.quote_name(Reminder._meta.db_table)
+    columns = "(kind, object_id, recipient_id, slot, created_at)"
+    conflict = "ON CONFLICT (kind, object_id, recipient_id, slot) DO NOTHING RETURNING id"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            kinds, objects, recipients, slots = (list(column) for column in zip(*rows, strict=True))
+            cursor.execute(
+                f"INSERT INTO {table} {columns} "
+                "SELECT k, o, r, s, %s FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], "
+                f"%s::varchar[]) AS t(k, o, r, s) {conflict}",
+                [now, kinds, objects, recipients, slots],
+            )
+            return [pk for (pk,) in cursor.fetchall()]
+        # SQLite (the embedded default): the same statement in batches of bound values.
+        claimed = []
+        for start in range(0, len(rows), 500):
+            batch = rows[start : start + 500]
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))
+            cursor.execute(
+                f"INSERT INTO {table} {columns} VALUES {values} {conflict}",
+                [value for row in batch for value in (*row, now)],
+            )
+            claimed += [pk for (pk,) in cursor.fetchall()]
+        return claimed
+
+
+def _claim_and_queue(rows, *, now: datetime.datetime) -> int:
+    with transaction.atomic():
+        claimed = reminders_claim(rows, now=now)
+        enqueue_after_commit(reminder_send_task, claimed)
+    return len(claimed)
+
+
+def approvers_by_school(school_ids) -> dict[int, list[tuple[int, bool]]]:
+    """{school id: [(user id, is principal)]} of the people who decide SECA requests at
+    each school, in one query: the same people as User.objects.approvers_of(school), for
+    many schools at once (tests/test_reminders.py checks they agree)."""
+    principals = (
+        Role.objects.filter(
+            kind=Role.Kind.PRINCIPAL, school_id__in=school_ids, user__is_active=True
+        )
+        .order_by()
+        .values_list("school_id", "user_id", Value(True))
+    )
+    eligible = Role.objects.filter(
+        user_id=OuterRef("designee_id"), school_id=OuterRef("school_id"), kind__in=DESIGNEE_KINDS
+    )
+    designees = (
+        Designation.objects.filter(school_id__in=school_ids, designee__is_active=True)
+        .filter(Exists(eligible))
+        .order_by()
+        .values_list("school_id", "designee_id", Value(False))
+    )
+    found: dict[int, dict[int, bool]] = {}
+    for school_id, user_id, is_principal in principals.union(designees, all=True):
+        people = found.setdefault(school_id, {})
+        people[user_id] = people.get(user_id, False) or is_principal
+    return {school: list(people.items()) for school, people in found.items()}
+
+
+# --- One service per kind ----------------------------------------------------------------
+
+
+def reminders_meeting_upcoming(*, now: datetime.datetime, chunk_size: int) -> int:
+    """7 days and 1 day before (REMINDER_MEETING_HOURS): everyone invited with an account,
+    and every SECA whose request was approved. Three queries per chunk of meetings."""
+    claimed = 0
+    for lead, after, until in _windows(now, settings.REMINDER_MEETING_HOURS):
+        meetings = Meeting.objects.filter(
+            state=Meeting.State.SCHEDULED, starts_at__gt=after, starts_at__lte=until
+        )
+        for chunk in keyset_chunks(meetings, ("id", "starts_at"), chunk_size):
+            starts = dict(chunk)
+            # Unordered: a UNION takes no ORDER BY in its parts (SQLite).
+            invited = (
+                Invitation.objects.filter(
+                    meeting_id__in=starts, user__isnull=False, user__is_active=True
+                )
+                .order_by()
+                .values_list("meeting_id", "user_id")
+            )
+            approved = (
+                AttendanceRequest.objects.filter(
+                    meeting_id__in=starts, status=Status.APPROVED, seca__is_active=True
+                )
+                .order_by()
+                .values_list("meeting_id", "seca_id")
+            )
+            rows = [
+                (
+                    Kind.MEETING_UPCOMING,
+                    meeting_id,
+                    user_id,
+                    reminder_slot(lead, starts[meeting_id]),
+                )
+                for meeting_id, user_id in invited.union(approved)
+            ]
+            claimed += _claim_and_queue(rows, now=now)
+    return claimed
+
+
+def reminders_request_pending(*, now: datetime.datetime, chunk_size: int) -> int:
+    """48 and 24 hours before the meeting (REMINDER_REQUEST_HOURS), a request still pending
+    goes to the school's approvers; at the last lead time the principal is told themself
+    that their designees have not acted. Three queries per chunk of requests."""
+    claimed = 0
+    last_lead = settings.REMINDER_REQUEST_HOURS[-1]
+    for lead, after, until in _windows(now, settings.REMINDER_REQUEST_HOURS):
+        pending = AttendanceRequest.objects.filter(
+            status=Status.PENDING,
+            meeting__state=Meeting.State.SCHEDULED,
+            meeting__starts_at__gt=after,
+            meeting__starts_at__lte=until,
+        )
+        fields = ("id", "meeting__school_id", "meeting__starts_at")
+        for chunk in keyset_chunks(pending, fields, chunk_size):
+            approvers = approvers_by_school({school_id for _, school_id, _ in chunk})
+            rows = []
+            for request_id, school_id, starts_at in chunk:
+                people = approvers.get(school_id, [])
+                has_designees = not all(is_principal for _, is_principal in people)
+                for user_id, is_principal in people:
+                    escalate = lead == last_lead and is_principal and has_designees
+                    kind = Kind.REQUEST_ESCALATED if escalate else Kind.REQUEST_PENDING
+                    rows.append((kind, request_id, user_id, reminder_slot(lead, starts_at)))
+            claimed += _claim_and_queue(rows, now=now)
+    return claimed
+
+
+def requests_not_honored() -> QuerySet:
+    """Requests not honored (contract): denied or not decided in time, with no later open
+    request of the same SECA for the meeting; or approved, with the SECA marked absent."""
+    same = AttendanceRequest.objects.filter(meeting=OuterRef("meeting"), seca=OuterRef("seca"))
+    absent = Invitation.objects.filter(
+        meeting=OuterRef("meeting"), user=OuterRef("seca"), attended=False
+    )
+    return AttendanceRequest.objects.filter(
+        Q(status__in=[Status.DENIED, Status.EXPIRED])
+        & ~Exists(same.filter(status__in=AttendanceRequest.OPEN_STATUSES))
+        | Q(status=Status.APPROVED) & Exists(absent)
+    )
+
+
+def reminders_feedback_due(*, now: datetime.datetime, chunk_size: int) -> int:
+    """24 hours before the meeting (REMINDER_FEEDBACK_HOURS), to a SECA still assigned to
+    the student whose request was not honored and who has not submitted feedback
+    (contract). Two queries per chunk of requests."""
+    claimed = 0
+    submitted = SecaFeedback.objects.filter(
+        meeting=OuterRef("meeting"), seca=OuterRef("seca"), submitted_at__isnull=False
+    )
+    assigned = Assignment.objects.filter(
+        staff=OuterRef("seca"),
+        student=OuterRef("meeting__student"),
+        kind=Assignment.Kind.SECA,
+        school_year=current_school_year(timezone.localdate(now)),
+    )
+    for lead, after, until in _windows(now, settings.REMINDER_FEEDBACK_HOURS):
+        due = requests_not_honored().filter(
+            Exists(assigned),
+            ~Exists(submitted),
+            meeting__state=Meeting.State.SCHEDULED,
+            meeting__starts_at__gt=after,
+            meeting__starts_at__lte=until,
+            seca__is_active=True,
+        )
+        for chunk in keyset_chunks(
+            due, ("id", "meeting_id", "seca_id", "meeting__starts_at"), chunk_size
+        ):
+            rows = [
+                (Kind.FEEDBACK_DUE, meeting_id, seca_id, reminder_slot(lead, starts_at))
+                for _, meeting_id, seca_id, starts_at in chunk
+            ]
+            claimed += _claim_and_queue(rows, now=now)
+    return claimed
+
+
+def _finalized_plan():
+    return Plan.objects.filter(meeting=OuterRef("pk"), finalized_at__isnull=False)
+
+
+def reminders_plan_not_finalized(*, now: datetime.datetime, chunk_size: int) -> int:
+    """To the case manager (or whoever scheduled the meeting, when the student has none),
+    REMINDER_PLAN_SCHOOL_DAYS school days after a held meeting with no finalized plan, then
+    weekly. Two queries per chunk of meetings."""
+    claimed = 0
+    days = settings.REMINDER_PLAN_SCHOOL_DAYS
+    held = (
+        Meeting.objects.filter(
+            state=Meeting.State.HELD,
+            # n school days later is at least n calendar dates later (decided below).
+            held_at__lte=now - datetime.timedelta(days=days - 1),
+            held_at__gte=now - PLAN_REMINDER_HORIZON,
+        )
+        .exclude(Exists(_finalized_plan()))
+        .annotate(manager_id=Coalesce("student__case_manager_id", "scheduled_by_id"))
+    )
+    fields = ("id", "held_at", "manager_id", "school__timezone")
+    for chunk in keyset_chunks(held, fields, chunk_size):
+        rows = []
+        for meeting_id, held_at, manager_id, tz_name in chunk:
+            due = school_days_after(_local_date(held_at, tz_name), days)
+            today = _local_date(now, tz_name)
+            if today >= due:
+                this_week = due + datetime.timedelta(weeks=(today - due).days // 7)
+                rows.append(
+                    (Kind.PLAN_NOT_FINALIZED, meeting_id, manager_id, this_week.isoformat())
+                )
+        claimed += _claim_and_queue(rows, now=now)
+    return claimed
+
+
+def students_with_reviews_due(*, now: datetime.datetime) -> QuerySet:
+    """Students with an IEP whose annual review (34 CFR 300.324(b)) or re-evaluation
+    (300.303) is due within REMINDER_REVIEW_DAYS, or overdue, and not yet scheduled: no
+    scheduled meeting ahead of a kind that covers it."""
+    horizon = timezone.localdate(now) + datetime.timedelta(days=settings.REMINDER_REVIEW_DAYS)
+    ahead = Meeting.objects.filter(
+        student=OuterRef("pk"), state=Meeting.State.SCHEDULED, starts_at__gte=now
+    )
+    review_kinds = [Meeting.Kind.ANNUAL_REVIEW, Meeting.Kind.REEVALUATION]
+    return Student.objects.with_ieps().filter(
+        Q(annual_review_due__lte=horizon) & ~Exists(ahead.filter(kind__in=review_kinds))
+        | Q(reevaluation_due__lte=horizon) & ~Exists(ahead.filter(kind=Meeting.Kind.REEVALUATION))
+    )
+
+
+def reminders_reviews_due(*, now: datetime.datetime, chunk_size: int) -> int:
+    """Weekly (the slot is the ISO week), one reminder per case manager listing their
+    students with reviews coming due. Two queries per chunk of case managers."""
+    claimed = 0
+    year, week, _ = timezone.localdate(now).isocalendar()
+    managers = (
+        students_with_reviews_due(now=now)
+        .filter(case_manager__isnull=False, case_manager__is_active=True)
+        .values("case_manager_id")
+        .distinct()
+    )
+    for chunk in keyset_chunks(managers, ("case_manager_id",), chunk_size):
+        rows = [(Kind.REVIEWS_DUE, cm, cm, f"{year}-W{week:02d}") for (cm,) in chunk]
+        claimed += _claim_and_queue(rows, now=now)
+    return claimed
+
+
+def reminders_plan_not_acknowledged(*, now: datetime.datetime, chunk_size: int) -> int:
+    """To a recipient who has not opened their copy of the finalized plan
+    REMINDER_ACKNOWLEDGE_SCHOOL_DAYS school days after it was sent; once. Two queries per
+    chunk of deliveries."""
+    claimed = 0
+    days = settings.REMINDER_ACKNOWLEDGE_SCHOOL_DAYS
+    unopened = PlanDelivery.objects.filter(
+        acknowledged_at__isnull=True,
+        sent_at__lte=now - datetime.timedelta(days=days - 1),
+        sent_at__gte=now - ACKNOWLEDGE_REMINDER_HORIZON,
+    )
+    fields = ("id", "recipient_id", "sent_at", "plan__meeting__school__timezone")
+    for chunk in keyset_chunks(unopened, fields, chunk_size):
+        rows = [
+            (Kind.PLAN_NOT_ACKNOWLEDGED, delivery_id, recipient_id, f"{days}sd")
+            for delivery_id, recipient_id, sent_at, tz_name in chunk
+            if _local_date(now, tz_name) >= school_days_after(_local_date(sent_at, tz_name), days)
+        ]
+        claimed += _claim_and_queue(rows, now=now)
+    return claimed
+
+
+def requests_expire(*, now: datetime.datetime, chunk_size: int) -> int:
+    """At the start of the meeting a still-pending request is not honored, and the SECA is
+    asked for feedback (attendance_requests_expire notifies): a chunk per transaction."""
+    total = 0
+    while True:
+        expired = attendance_requests_expire(now=now, limit=chunk_size)
+        total += expired
+        if expired < chunk_size:
+            return total
+
+
+def reminders_requeue(*, now: datetime.datetime, chunk_size: int) -> int:
+    """Queue again the reminders claimed but still unsent JOB_REQUEUE_AFTER_SECONDS after
+    they were queued. `created_at` then becomes the time it was last queued, so a reminder
+    that cannot go out (SMTP down for hours) is queued once per period, not once per sweep."""
+    stale = Reminder.objects.filter(
+        sent_at__isnull=True,
+        created_at__lt=now - datetime.timedelta(seconds=settings.JOB_REQUEUE_AFTER_SECONDS),
+    )
+    requeued = 0
+    for chunk in keyset_chunks(stale, ("id",), chunk_size):
+        ids = [pk for (pk,) in chunk]
+        with transaction.atomic():
+            Reminder.objects.filter(pk__in=ids, sent_at__isnull=True).update(created_at=now)
+            enqueue_after_commit(reminder_send_task, ids)
+        requeued += len(ids)
+    return requeued
+
+
+def reminders_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Every kind, once; what each claimed. Safe to run twice, or twice at once."""
+    now = now or timezone.now()
+    size = settings.JOB_CHUNK_SIZE
+    return {
+        "requeued": reminders_requeue(now=now, chunk_size=size),
+        "expired": requests_expire(now=now, chunk_size=size),
+        Kind.MEETING_UPCOMING: reminders_meeting_upcoming(now=now, chunk_size=size),
+        Kind.REQUEST_PENDING: reminders_request_pending(now=now, chunk_size=size),
+        Kind.FEEDBACK_DUE: reminders_feedback_due(now=now, chunk_size=size),
+        Kind.PLAN_NOT_FINALIZED: reminders_plan_not_finalized(now=now, chunk_size=size),
+        Kind.REVIEWS_DUE: reminders_reviews_due(now=now, chunk_size=size),
+        Kind.PLAN_NOT_ACKNOWLEDGED: reminders_plan_not_acknowledged(now=now, chunk_size=size),
+    }
+
+
+# --- Sending one reminder ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ReminderMessage:
+    subject: str
+    text: str
+    path: str
+    details: tuple[str, ...] = ()
+
+
+def _meeting_upcoming(reminder: Reminder, now) -> ReminderMessage | None:
+    meeting = (
+        Meeting.objects.select_related("student", "school")
+        .filter(pk=reminder.object_id, state=Meeting.State.SCHEDULED, starts_at__gt=now)
+        .first()
+    )
+    # Moved since the claim: the new time has reminders of its own.
+    if meeting is None or not reminder.slot.endswith(reminder_slot(0, meeting.starts_at)[2:]):
+        return None
+    where = [meeting.location, meeting.video_link, meeting.phone_dial_in]
+    return ReminderMessage(
+        subject=_("Reminder: %(meeting)s") % {"meeting": meeting_label(meeting)},
+        text=_("Reminder: the %(meeting)s.") % {"meeting": meeting_label(meeting)},
+        path=reverse("meeting_detail", args=[meeting.pk]),
+        details=tuple(filter(None, where)),
+    )
+
+
+def _request_pending(reminder: Reminder, now) -> ReminderMessage | None:
+    req = (
+        AttendanceRequest.objects.select_related("seca", "meeting__student", "meeting__school")
+        .filter(
+            pk=reminder.object_id,
+            status=Status.PENDING,
+            meeting__state=Meeting.State.SCHEDULED,
+            meeting__starts_at__gt=now,
+        )
+        .first()
+    )
+    if req is None:
+        return None
+    values = {"seca": req.seca.full_name, "meeting": meeting_label(req.meeting)}
+    if reminder.kind == Kind.REQUEST_ESCALATED:
+        text = _(
+            "%(seca)s's request to attend the %(meeting)s is still undecided and the meeting "
+            "is close: your designees have not acted. Please decide it, as the principal."
+        )
+    else:
+        text = _("%(seca)s's request to attend the %(meeting)s is waiting for your decision.")
+    return ReminderMessage(
+        subject=_("%(seca)s's request to attend is waiting for a decision") % values,
+        text=text % values,
+        path=reverse("request_decide", args=[req.pk]),
+    )
+
+
+def _feedback_due(reminder: Reminder, now) -> ReminderMessage | None:
+    meeting = (
+        Meeting.objects.select_related("student", "school")
+        .filter(pk=reminder.object_id, state=Meeting.State.SCHEDULED, starts_at__gt=now)
+        .exclude(
+            Exists(
+                SecaFeedback.objects.filter(
+                    meeting=OuterRef("pk"),
+                    seca_id=reminder.recipient_id,
+                    submitted_at__isnull=False,
+                )
+            )
+        )
+        .first()
+    )
+    if meeting is None:
+        return None
+    return ReminderMessage(
+        subject=_("Your feedback is due before the meeting"),
+        text=_(
+            "Your feedback for the %(meeting)s is due before it starts: it reaches the team "
+            "with the meeting's papers."
+        )
+        % {"meeting": meeting_label(meeting)},
+        path=reverse("feedback_edit", args=[meeting.pk]),
+    )
+
+
+def _plan_not_finalized(reminder: Reminder, now) -> ReminderMessage | None:
+    meeting = (
+        Meeting.objects.select_related("student", "school")
+        .filter(pk=reminder.object_id, state=Meeting.State.HELD)
+        .exclude(Exists(_finalized_plan()))
+        .first()
+    )
+    if meeting is None:
+        return None
+    return ReminderMessage(
+        subject=_("A plan is not finalized yet"),
+        text=_(
+            "The plan of the %(meeting)s is not finalized yet: once it is, the family and the "
+            "SECAs who could not attend receive their copy."
+        )
+        % {"meeting": meeting_label(meeting)},
+        path=reverse("meeting_detail", args=[meeting.pk]) + "#plans",
+    )
+
+
+REVIEWS_LISTED = 50
+
+
+def _reviews_due(reminder: Reminder, now) -> ReminderMessage | None:
+    students = list(
+        students_with_reviews_due(now=now)
+        .filter(case_manager_id=reminder.recipient_id)
+        .order_by("annual_review_due", "last_name", "first_name")[: REVIEWS_LISTED + 1]
+    )
+    if not students:
+        return None
+    lines = []
+    for student in students[:REVIEWS_LISTED]:
+        due = [
+            _("annual review due %(date)s") % {"date": date_format(student.annual_review_due)}
+            if student.annual_review_due
+            else "",
+            _("re-evaluation due %(date)s") % {"date": date_format(student.reevaluation_due)}
+            if student.reevaluation_due
+            else "",
+        ]
+        lines.append(f"- {student.full_name}: {'; '.join(filter(None, due))}")
+    if len(students) > REVIEWS_LISTED:
+        lines.append(_("… and more on your caseload page."))
+    return ReminderMessage(
+        subject=_("Reviews coming due on your caseload"),
+        text=_(
+            "Students on your caseload have an annual review or a re-evaluation due within "
+            "%(days)d days, or overdue, and no meeting scheduled for it."
+        )
+        % {"days": settings.REMINDER_REVIEW_DAYS},
+        path=reverse("caseload"),
+        details=tuple(lines),
+    )
+
+
+def _plan_not_acknowledged(reminder: Reminder, now) -> ReminderMessage | None:
+    delivery = (
+        PlanDelivery.objects.select_related("plan__meeting__student", "plan__meeting__school")
+        .filter(pk=reminder.object_id, acknowledged_at__isnull=True)
+        .first()
+    )
+    if delivery is None:
+        return None
+    return ReminderMessage(
+        subject=_("Please open the finalized plan"),
+        text=_(
+            "The finalized plan of %(student)s (version %(version)d) was sent to you and you "
+            "have not opened it yet. Please open it: it says how to support the student."
+        )
+        % {"student": delivery.plan.meeting.student.full_name, "version": delivery.plan.version},
+        path=reverse("delivery_open", args=[delivery.pk]),
+    )
+
+
+MESSAGES = {
+    Kind.MEETING_UPCOMING: _meeting_upcoming,
+    Kind.REQUEST_PENDING: _request_pending,
+    Kind.REQUEST_ESCALATED: _request_pending,
+    Kind.FEEDBACK_DUE: _feedback_due,
+    Kind.PLAN_NOT_FINALIZED: _plan_not_finalized,
+    Kind.REVIEWS_DUE: _reviews_due,
+    Kind.PLAN_NOT_ACKNOWLEDGED: _plan_not_acknowledged,
+}
+
+
+def reminder_send(*, reminder_id: int) -> bool:
+    """Send one claimed reminder, once; True when this call emailed it. The row stays
+    locked while the mail goes out: a second run waits, then finds it sent; a worker
+    killed mid-send leaves it unsent for the re-queued run. A reminder that became moot
+    (the request was decided, the plan finalized) is marked done without an email."""
+    now = timezone.now()
+    with transaction.atomic():
+        reminder = (
+            Reminder.objects.select_for_update(of=("self",))
+            .select_related("recipient")
+            .filter(pk=reminder_id, sent_at__isnull=True)
+            .first()
+        )
+        if reminder is None:
+            return False
+        recipient = reminder.recipient
+        message = None
+        if recipient.is_active and recipient.email and reminder.kind in MESSAGES:
+            with translation.override(recipient.preferred_language):
+                message = MESSAGES[reminder.kind](reminder, now)
+                if message is not None:
+                    _email(recipient, message)
+        if message is not None:
+            Notification.objects.create(
+                user=recipient, message=message.text[:300], url=message.path, emailed_at=now
+            )
+        reminder.sent_at = now
+        reminder.save(update_fields=["sent_at"])
+    return message is not None
+
+
+def _email(recipient, message: ReminderMessage) -> None:
+    body = [message.text, *(["", *message.details] if message.details else []), ""]
+    body.append(f"{settings.SITE_URL}{message.path}")
+    EmailMessage(
+        subject=f"iepcoord: {message.subject}",
+        body="\n".join(body) + "\n",
+        to=[recipient.email],
+        headers={"Content-Language": translation.get_language()},
+    ).send()
