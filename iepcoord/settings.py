@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Closed by default: every view needs sign-in unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # After LocaleMiddleware and auth: a signed-in person's own language, unless switched.
+    "staff.middleware.PreferredLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -210,11 +212,85 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 # Redis redelivers an unacknowledged task after this; it must exceed the longest task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
+# The job tests lower it (CELERY_VISIBILITY_TIMEOUT) so a killed worker's task comes back
+# in seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT * 4)
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Email tasks retry SMTP and network errors with exponential backoff (seconds). A retry is
+# a message with a countdown: it must stay under the visibility timeout, or Redis hands it
+# out again and again (kombu #337).
+EMAIL_RETRY_BACKOFF = env_int("EMAIL_RETRY_BACKOFF", 10)
+EMAIL_RETRY_BACKOFF_MAX = env_int("EMAIL_RETRY_BACKOFF_MAX", 600)
+EMAIL_MAX_RETRIES = env_int("EMAIL_MAX_RETRIES", 10)
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= EMAIL_RETRY_BACKOFF_MAX:
+    raise ImproperlyConfigured("EMAIL_RETRY_BACKOFF_MAX must be below CELERY_VISIBILITY_TIMEOUT")
+
+
+def env_hours(name: str, default: str) -> list[int]:
+    """Lead times in hours, e.g. "168,24": largest first."""
+    try:
+        hours = sorted({int(item) for item in env_list(name, default)}, reverse=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must list whole hours, e.g. {default!r}") from exc
+    if not hours or hours[-1] <= 0:
+        raise ImproperlyConfigured(f"{name} must list positive hours, e.g. {default!r}")
+    return hours
+
+
+# Background jobs (README "Background jobs"): plain `celery beat` runs the sweeps. Each
+# sweep is safe to run twice or twice at once; due times live in the database, never in
+# a countdown.
+JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 300)
+# A reminder or plan delivery claimed but still unsent this long after it was queued (its
+# worker died, Redis lost the message) is queued again by the sweep.
+JOB_REQUEUE_AFTER_SECONDS = env_int("JOB_REQUEUE_AFTER_SECONDS", 1800)
+# Rows per query in the sweeps: bounded memory, a fixed number of queries per chunk.
+JOB_CHUNK_SIZE = env_int("JOB_CHUNK_SIZE", 1000)
+# Hours before the meeting; a reminder goes at the nearest lead time already reached.
+REMINDER_MEETING_HOURS = env_hours("REMINDER_MEETING_HOURS", "168,24")
+# Pending requests, to the approvers; at the last one the principal is told themself.
+REMINDER_REQUEST_HOURS = env_hours("REMINDER_REQUEST_HOURS", "48,24")
+# Feedback due from a SECA whose request was not honored (contract).
+REMINDER_FEEDBACK_HOURS = env_hours("REMINDER_FEEDBACK_HOURS", "24")
+# School days (Mon-Fri) after a held meeting with no finalized plan; then weekly.
+REMINDER_PLAN_SCHOOL_DAYS = env_int("REMINDER_PLAN_SCHOOL_DAYS", 5)
+# School days after a plan was sent and not yet opened.
+REMINDER_ACKNOWLEDGE_SCHOOL_DAYS = env_int("REMINDER_ACKNOWLEDGE_SCHOOL_DAYS", 3)
+# Annual reviews (34 CFR 300.324(b)) and re-evaluations (300.303) due within this many
+# days and not yet scheduled: a weekly reminder to the case manager.
+REMINDER_REVIEW_DAYS = env_int("REMINDER_REVIEW_DAYS", 30)
+CELERY_BEAT_SCHEDULE = {
+    # A sweep still queued when the next one is due is dropped, not piled up.
+    "reminders-sweep": {
+        "task": "meetings.tasks.reminders.reminders_sweep",
+        "schedule": JOB_SWEEP_SECONDS,
+        "options": {"expires": JOB_SWEEP_SECONDS},
+    },
+    "plan-deliveries-sweep": {
+        "task": "meetings.tasks.distribution.plan_deliveries_sweep",
+        "schedule": JOB_SWEEP_SECONDS,
+        "options": {"expires": JOB_SWEEP_SECONDS},
+    },
+    # Emails whose task was lost after commit are queued again; each send claims its row.
+    "meeting-notices-requeue": {
+        "task": "meetings.tasks.notices.meeting_notices_requeue",
+        "schedule": JOB_SWEEP_SECONDS,
+        "options": {"expires": JOB_SWEEP_SECONDS},
+    },
+    "notification-emails-requeue": {
+        "task": "meetings.tasks.notifications.notification_emails_requeue",
+        "schedule": JOB_SWEEP_SECONDS,
+        "options": {"expires": JOB_SWEEP_SECONDS},
+    },
+}
 
 # IDEA 34 CFR 300.322: notice early enough for parents to attend; Illinois uses 10 days.
 NOTICE_PERIOD_DAYS = env_int("NOTICE_PERIOD_DAYS", 10)
+# Largest finalized plan (PDF) accepted for upload.
+PLAN_MAX_BYTES = env_int("PLAN_MAX_BYTES", 20 * 1024 * 1024)
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -1,6 +1,10 @@
 from django.urls import path
 
+from .views import calendars as calendar_views
 from .views import home, requests
+from .views import parents as parent_views
+from .views import plans as plan_views
+from .views import scheduling as scheduling_views
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -13,4 +17,49 @@ urlpatterns = [
     path("approvals/", requests.approval_queue, name="approval_queue"),
     path("notifications/", requests.notification_list, name="notification_list"),
     path("notifications/read/", requests.notifications_mark_read, name="notifications_mark_read"),
+]
+
+# The case manager's pages: caseload, scheduling, attendance, the finalized plan.
+urlpatterns += [
+    path("caseload/", scheduling_views.caseload, name="caseload"),
+    path(
+        "students/<int:pk>/meetings/new/",
+        scheduling_views.meeting_schedule,
+        name="meeting_schedule",
+    ),
+    path(
+        "meetings/<int:pk>/reschedule/",
+        scheduling_views.meeting_reschedule,
+        name="meeting_reschedule",
+    ),
+    path("meetings/<int:pk>/cancel/", scheduling_views.meeting_cancel, name="meeting_cancel"),
+    path(
+        "meetings/<int:pk>/contact-attempts/new/",
+        scheduling_views.contact_attempt_add,
+        name="contact_attempt_add",
+    ),
+    path("meetings/<int:pk>/held/", scheduling_views.meeting_held, name="meeting_held"),
+    path("meetings/<int:pk>/plans/new/", scheduling_views.plan_upload, name="plan_upload"),
+    path("plans/<int:pk>/finalize/", scheduling_views.plan_finalize, name="plan_finalize"),
+    path("plans/<int:pk>/download/", scheduling_views.plan_download, name="plan_download"),
+]
+
+# The parent's side: the notice of meeting and its answers, the child's support team;
+# calendars (the private feed is public, keyed by a secret token).
+urlpatterns += [
+    path("meetings/<int:pk>/notice/", parent_views.notice, name="notice"),
+    path("meetings/<int:pk>/notice/answer/", parent_views.notice_answer, name="notice_answer"),
+    path("meetings/<int:pk>/notice/seca/", parent_views.parent_wish, name="parent_wish"),
+    path("children/", parent_views.my_children, name="my_children"),
+    path("children/<int:pk>/", parent_views.parent_child, name="parent_child"),
+    path("meetings/<int:pk>/calendar.ics", calendar_views.meeting_ics, name="meeting_ics"),
+    path("calendar/", calendar_views.calendar_subscribe, name="calendar_subscribe"),
+    path("calendar/reset/", calendar_views.calendar_token_reset, name="calendar_token_reset"),
+    path("calendar/<slug:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
+]
+
+# The finalized plan as its recipients see it: the link in their email, and their list.
+urlpatterns += [
+    path("deliveries/<int:pk>/", plan_views.delivery_open, name="delivery_open"),
+    path("plans/", plan_views.my_plans, name="my_plans"),
 ]

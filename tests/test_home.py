@@ -506,3 +506,15 @@ def test_home_of_a_person_without_a_role_makes_four_queries(client, django_asser
     # 1-3 as above; 4 unread notifications.
     with django_assert_num_queries(4):
         client.get(HOME)
+
+
+def test_each_role_finds_its_own_pages_from_home(client, seca, parent, student, case_manager):
+    pages = {
+        seca: [reverse("my_plans"), reverse("calendar_subscribe")],
+        parent: [reverse("parent_child", args=[student.pk]), reverse("my_plans")],
+        case_manager: [reverse("caseload")],
+    }
+    for user, links in pages.items():
+        client.force_login(user)
+        html = client.get(HOME).content.decode()
+        assert all(link in html for link in links), user

@@ -4,6 +4,7 @@
 import os
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 
 from tests.conftest import needs_service
@@ -40,8 +41,19 @@ def _static_root(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def base_url(live_server):
+def base_url(django_db_setup, django_db_blocker, live_server):
     # Pages open relative to the live server: page.goto(reverse("home")). This also
     # replaces pytest-playwright 0.10's fallback `base_url`, an instance-method fixture
     # that pytest 9 deprecates (PytestRemovedIn10Warning, an error with our filters).
-    return live_server.url
+    yield live_server.url
+    # Playwright's sync API runs the test in a greenlet with its own context, so an ORM
+    # connection opened there is not the one pytest-django closes; left open, it stops
+    # the test database from being dropped at the end of the session.
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            connection.close()

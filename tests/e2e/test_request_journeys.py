@@ -19,12 +19,13 @@ def sign_in(page, live_server, user):
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill('input[name="login"]', user.email)
     page.fill('input[name="password"]', f.PASSWORD)
-    page.locator('form button[type="submit"]').first.click()
+    page.locator('main form button[type="submit"]').click()
     expect(page.locator("main h1").first).to_be_visible()
 
 
 def sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
+    page.locator('form[action="/accounts/logout/"] button').click()
+    expect(page.locator('input[name="login"]')).to_be_visible()
 
 
 @pytest.fixture
