@@ -15,10 +15,10 @@ from .. import factories as f
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page, live_server, user):
+def sign_in(page, live_server, user, password=f.PASSWORD):
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill('input[name="login"]', user.email)
-    page.fill('input[name="password"]', f.PASSWORD)
+    page.fill('input[name="password"]', password)
     page.locator('main form button[type="submit"]').click()
     expect(page.locator("main h1").first).to_be_visible()
 
