@@ -13,6 +13,10 @@ class DomainError(Exception):
         self.message = message
         self.field = field
 
+    def add_to(self, form) -> None:
+        """Show the message next to its field, or above the form when it has none."""
+        form.add_error(self.field if self.field in form.fields else None, self.message)
+
 
 def audit_record(*, actor, action, obj, school=None, student=None, before=None, after=None):
     return AuditEvent.objects.create(

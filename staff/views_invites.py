@@ -72,7 +72,7 @@ def guardian_invite(request, pk):
                 case_manager=request.user, guardian=guardian, email=form.cleaned_data["email"]
             )
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            error.add_to(form)
         else:
             messages.success(
                 request,
@@ -126,7 +126,7 @@ def invite_accept(request, token):
                 invite=invite, password=form.cleaned_data["new_password1"]
             )
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            error.add_to(form)
         else:
             login(request, user, backend=AUTH_BACKEND)
             messages.success(request, _("Welcome! Your account is ready."))

@@ -32,10 +32,6 @@ def _notice_meeting_for(user, pk) -> Meeting:
     )
 
 
-def _form_error(form, error: DomainError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
-
-
 def _render_notice(request, meeting, *, answer_form=None, wish_form=None, status=200):
     guardian = parents.guardian_for(user=request.user, student_id=meeting.student_id)
     answer = wish = None
@@ -96,7 +92,7 @@ def notice_answer(request, pk):
         try:
             parents.notice_response_save(guardian=guardian, meeting=meeting, **form.cleaned_data)
         except DomainError as error:
-            _form_error(form, error)
+            error.add_to(form)
         else:
             messages.success(request, _("Thank you: your answer was sent to the school."))
             return redirect("notice", pk=meeting.pk)
@@ -112,7 +108,7 @@ def parent_wish(request, pk):
         try:
             parents.parent_wish_save(guardian=guardian, meeting=meeting, **form.cleaned_data)
         except DomainError as error:
-            _form_error(form, error)
+            error.add_to(form)
         else:
             messages.success(request, _("Your request about the SECA was saved."))
             return redirect("notice", pk=meeting.pk)

@@ -41,10 +41,6 @@ def _team_meeting_for(user, pk) -> Meeting:
     )
 
 
-def _form_error(form, error: DomainError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
-
-
 def meeting_detail(request, pk):
     meeting = _meeting_for(request.user, pk)
     is_team = Meeting.objects.team_visible_to(request.user).filter(pk=meeting.pk).exists()
@@ -120,7 +116,7 @@ def request_create(request, pk):
                 seca=request.user, meeting=meeting, note=form.cleaned_data["note"]
             )
         except DomainError as error:
-            _form_error(form, error)
+            error.add_to(form)
         else:
             messages.success(request, _("Your request was sent to the principal and designees."))
             return redirect("home")
@@ -167,7 +163,7 @@ def feedback_edit(request, pk):
                 seca=request.user, meeting=meeting, data=form.cleaned_data, submit=submit
             )
         except DomainError as error:
-            _form_error(form, error)
+            error.add_to(form)
         else:
             messages.success(
                 request,
@@ -232,7 +228,7 @@ def request_decide(request, pk):
                     **{k: v for k, v in form.cleaned_data.items() if k != "version"},
                 )
             except DomainError as error:
-                _form_error(form, error)
+                error.add_to(form)
             else:
                 messages.success(request, _("Approved.") if approving else _("Denied."))
                 return redirect("approval_queue")

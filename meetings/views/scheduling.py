@@ -37,10 +37,6 @@ from ..selectors import DUE_SOON
 from ..services import plans, scheduling
 
 
-def _form_error(form, error: DomainError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
-
-
 def _posted(request, data):
     """The submitted data of a POST, even when empty (no box ticked), else None."""
     return data if request.method == "POST" else None
@@ -205,7 +201,7 @@ def meeting_schedule(request, pk):
                     actor=request.user, student=student, **form.service_arguments()
                 )
             except DomainError as error:
-                _form_error(form, error)
+                error.add_to(form)
             else:
                 messages.success(
                     request, _("The meeting is scheduled and the notice sent to the parents.")
@@ -244,7 +240,7 @@ def meeting_reschedule(request, pk):
                 short_notice_reason=data["short_notice_reason"],
             )
         except DomainError as error:
-            _form_error(form, error)
+            error.add_to(form)
         else:
             messages.success(
                 request, _("The meeting moved; everyone invited and the parents are told.")
@@ -262,7 +258,7 @@ def meeting_cancel(request, pk):
                 actor=request.user, meeting=meeting, reason=form.cleaned_data["reason"]
             )
         except DomainError as error:
-            _form_error(form, error)
+            error.add_to(form)
         else:
             messages.success(
                 request, _("The meeting is cancelled; everyone invited and the parents are told.")
@@ -282,7 +278,7 @@ def contact_attempt_add(request, pk):
         try:
             scheduling.contact_attempt_add(actor=request.user, meeting=meeting, **form.cleaned_data)
         except DomainError as error:
-            _form_error(form, error)
+            error.add_to(form)
         else:
             messages.success(request, _("The contact attempt is recorded."))
             return redirect(reverse("meeting_detail", args=[meeting.pk]) + "#contact-attempts")
@@ -303,7 +299,7 @@ def meeting_held(request, pk):
                 actor=request.user, meeting=meeting, attended_ids=form.cleaned_data["attended"]
             )
         except DomainError as error:
-            _form_error(form, error)
+            error.add_to(form)
         else:
             messages.success(request, _("The meeting is recorded as held, with who attended."))
             return redirect("meeting_detail", pk=meeting.pk)
@@ -337,7 +333,7 @@ def plan_upload(request, pk):
                 actor=request.user, meeting=meeting, upload=form.cleaned_data["file"]
             )
         except DomainError as error:
-            _form_error(form, error)
+            error.add_to(form)
         else:
             messages.success(
                 request,
