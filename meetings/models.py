@@ -443,7 +443,17 @@ class Reminder(models.Model):
     """One reminder sent: the unique key (kind, object, recipient, slot) is claimed before
     the email goes, so a sweep run twice, or two beats at once, sends nothing twice."""
 
-    kind = models.CharField(max_length=40)
+    class Kind(models.TextChoices):
+        MEETING_UPCOMING = "meeting_upcoming", _("Meeting coming up")
+        REQUEST_PENDING = "request_pending", _("Request still pending")
+        # The last lead time: the principal is told themself that designees have not acted.
+        REQUEST_ESCALATED = "request_escalated", _("Request pending, escalated to the principal")
+        FEEDBACK_DUE = "feedback_due", _("SECA feedback due")
+        PLAN_NOT_FINALIZED = "plan_not_finalized", _("Plan not finalized")
+        REVIEWS_DUE = "reviews_due", _("Reviews coming due")
+        PLAN_NOT_ACKNOWLEDGED = "plan_not_acknowledged", _("Plan not acknowledged")
+
+    kind = models.CharField(max_length=40, choices=Kind.choices)
     object_id = models.BigIntegerField()
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"

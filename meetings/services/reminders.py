@@ -57,17 +57,7 @@ from .notifications import meeting_label
 Status = AttendanceRequest.Status
 
 
-class Kind:
-    """Reminder.kind values."""
-
-    MEETING_UPCOMING = "meeting_upcoming"
-    REQUEST_PENDING = "request_pending"
-    # The last lead time: the principal is told themself that their designees have not acted.
-    REQUEST_ESCALATED = "request_escalated"
-    FEEDBACK_DUE = "feedback_due"
-    PLAN_NOT_FINALIZED = "plan_not_finalized"
-    REVIEWS_DUE = "reviews_due"
-    PLAN_NOT_ACKNOWLEDGED = "plan_not_acknowledged"
+Kind = Reminder.Kind
 
 
 # A held meeting is reminded weekly for this long; older ones belong to the district's
