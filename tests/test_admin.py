@@ -3,8 +3,8 @@ fixed number of queries however large the table."""
 
 import pytest
 from django.apps import apps
-from django.db import connection
 from django.contrib import admin
+from django.db import connection
 from django.urls import reverse
 
 from staff.models import AuditEvent

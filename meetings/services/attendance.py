@@ -83,6 +83,26 @@ def _snapshot(req: AttendanceRequest) -> dict:
     }
 
 
+def _request_transition(req: AttendanceRequest, *, action: str, actor, changes=None) -> None:
+    """Apply one transition to a locked request: its new status and fields, the version
+    bumped, saved with update_fields, and an audit event with before and after."""
+    before = _snapshot(req)
+    changes = {"status": request_next_status(req.status, action), **(changes or {})}
+    for name, value in changes.items():
+        setattr(req, name, value)
+    req.version += 1
+    req.save(update_fields=[*changes, "version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=f"request.{_ACTION_PAST[action].replace('-', '')}",
+        obj=req,
+        school=req.meeting.school,
+        student=req.meeting.student,
+        before=before,
+        after=_snapshot(req),
+    )
+
+
 def is_assigned_seca(*, seca: User, student: Student) -> bool:
     return Assignment.objects.filter(
         staff=seca,
@@ -154,19 +174,7 @@ def attendance_request_withdraw(*, seca: User, attendance_request: AttendanceReq
     if req.seca_id != seca.pk:
         raise DomainError(_("Only the SECA who asked can withdraw this request."))
     _meeting_open_for_requests(req.meeting)
-    before = _snapshot(req)
-    req.status = request_next_status(req.status, "withdraw")
-    req.version += 1
-    req.save(update_fields=["status", "version", "updated_at"])
-    audit_record(
-        actor=seca,
-        action="request.withdrawn",
-        obj=req,
-        school=req.meeting.school,
-        student=req.meeting.student,
-        before=before,
-        after=_snapshot(req),
-    )
+    _request_transition(req, action="withdraw", actor=seca)
 
 
 @transaction.atomic
@@ -203,8 +211,8 @@ def attendance_request_decide(
             % {"status": req.get_status_display().lower()}
         )
     _meeting_open_for_requests(meeting)
-    before = _snapshot(req)
-    req.status = request_next_status(req.status, "approve" if approve else "deny")
+    action = "approve" if approve else "deny"
+    request_next_status(req.status, action)  # refuse a closed request before the form
     decision_note = decision_note.strip()
     if approve:
         coverage_note = coverage_note.strip()
@@ -217,8 +225,7 @@ def attendance_request_decide(
             or not User.objects.staff_of(meeting.school).filter(pk=covered_by.pk).exists()
         ):
             raise DomainError(_("Choose someone else at this school to cover."), field="covered_by")
-        req.deny_reason = ""
-        req.covered_by, req.coverage_note = covered_by, coverage_note
+        outcome = {"deny_reason": "", "covered_by": covered_by, "coverage_note": coverage_note}
     else:
         if deny_reason not in AttendanceRequest.DenyReason.values:
             raise DomainError(_("Choose a reason for the denial."), field="deny_reason")
@@ -226,36 +233,20 @@ def attendance_request_decide(
             raise DomainError(
                 _("Explain the reason in a note when it is “Other”."), field="decision_note"
             )
-        req.deny_reason = deny_reason
-        req.covered_by, req.coverage_note = None, ""
-    req.decision_note = decision_note
-    req.decided_by, req.decided_at = approver, timezone.now()
-    req.reopened = False
-    req.version += 1
-    req.save(
-        update_fields=[
-            "status",
-            "deny_reason",
-            "decision_note",
-            "covered_by",
-            "coverage_note",
-            "decided_by",
-            "decided_at",
-            "reopened",
-            "version",
-            "updated_at",
-        ]
+        outcome = {"deny_reason": deny_reason, "covered_by": None, "coverage_note": ""}
+    _request_transition(
+        req,
+        action=action,
+        actor=approver,
+        changes={
+            **outcome,
+            "decision_note": decision_note,
+            "decided_by": approver,
+            "decided_at": timezone.now(),
+            "reopened": False,
+        },
     )
     _sync_seca_invitation(req)
-    audit_record(
-        actor=approver,
-        action="request.approved" if approve else "request.denied",
-        obj=req,
-        school=meeting.school,
-        student=meeting.student,
-        before=before,
-        after=_snapshot(req),
-    )
     if approve:
         message = _("Your request to attend the %(meeting)s was approved by %(who)s.")
     else:
@@ -299,22 +290,12 @@ def requests_follow_meeting(*, meeting: Meeting, action: str, actor: User | None
         .select_related("seca")
         .filter(meeting=meeting, status__in=statuses)
     ):
-        before = _snapshot(req)
-        req.status = request_next_status(req.status, action)
-        req.reopened = action == "reopen"
-        req.version += 1
-        req.save(update_fields=["status", "reopened", "version", "updated_at"])
+        req.meeting = meeting
+        _request_transition(
+            req, action=action, actor=actor, changes={"reopened": action == "reopen"}
+        )
         if action != "reopen":
             _sync_seca_invitation(req)
-        audit_record(
-            actor=actor,
-            action=f"request.{_ACTION_PAST[action].replace('-', '')}",
-            obj=req,
-            school=meeting.school,
-            student=meeting.student,
-            before=before,
-            after=_snapshot(req),
-        )
         changed.append(req)
     return changed
 
@@ -333,19 +314,7 @@ def attendance_requests_expire(
         .order_by("id")[:limit]
     )
     for req in expired:
-        before = _snapshot(req)
-        req.status = request_next_status(req.status, "expire")
-        req.version += 1
-        req.save(update_fields=["status", "version", "updated_at"])
-        audit_record(
-            actor=None,
-            action="request.expired",
-            obj=req,
-            school=req.meeting.school,
-            student=req.meeting.student,
-            before=before,
-            after=_snapshot(req),
-        )
+        _request_transition(req, action="expire", actor=None)
         notify(
             [req.seca],
             _(
