@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from meetings.models import AttendanceRequest, Invitation, Meeting, Notification, Plan, Reminder
 from meetings.services import attendance
+from meetings.services.reminder_sending import reminder_send
 from meetings.services.reminders import (
     Kind,
     approvers_by_school,
-    reminder_send,
     reminders_meeting_upcoming,
     reminders_sweep,
     school_days_after,

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from meetings.models import Invitation, Meeting, MeetingNotice, Notification
-from meetings.services import scheduling
-from staff.models import Assignment, AuditEvent, Role
+from meetings.services import scheduling, scheduling_checks
+from staff.models import Assignment, AuditEvent, Role, current_school_year
 from staff.services import DomainError
 
 from . import factories as f
@@ -282,7 +282,7 @@ def test_staff_outside_the_students_team_cannot_be_invited(case_manager, student
 
 
 def conflicts_for(user, school, start, minutes=60):
-    return scheduling.meeting_conflicts(
+    return scheduling_checks.meeting_conflicts(
         school=school,
         starts_at=start,
         ends_at=start + datetime.timedelta(minutes=minutes),
@@ -312,7 +312,7 @@ def test_a_block_overlapping_by_one_minute_is_a_conflict(seca, student, school):
 def test_a_block_on_another_weekday_or_school_year_is_not_a_conflict(seca, student, school):
     f.ScheduleBlockFactory(seca=seca, student=student, weekday=1)
     f.ScheduleBlockFactory(
-        seca=seca, student=student, weekday=0, school_year=scheduling.current_school_year() - 1
+        seca=seca, student=student, weekday=0, school_year=current_school_year() - 1
     )
     assert conflicts_for(seca, school, at(monday(), 9)) == []
 

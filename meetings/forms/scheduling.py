@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import ContactAttempt, Meeting
-from ..services.scheduling import Guest, TeamMember
+from ..services.scheduling_checks import Guest, TeamMember
 
 MAX_GUESTS = 20
 

@@ -21,6 +21,7 @@ from django.utils.html import strip_tags
 from staff.models import Assignment, Guardian, User, current_school_year
 
 from ..models import Meeting, MeetingNotice
+from .scheduling_checks import transition_planning_applies
 
 
 def notices_send(*, meeting: Meeting, kind: str) -> list[MeetingNotice]:
@@ -60,7 +61,6 @@ def notice_context(*, meeting: Meeting, guardian: Guardian | None = None) -> dic
     ask for another time. `meeting` comes with its student and school. Two queries: the
     invitations and the child's SECAs."""
     # Imported here: the scheduling services import this module.
-    from .scheduling import transition_planning_applies
 
     student = meeting.student
     secas = list(

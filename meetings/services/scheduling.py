@@ -7,7 +7,6 @@ notify() and notices_send(), which send on commit. Views turn a DomainError into
 next to the field it names.
 """
 
-import dataclasses
 import datetime
 
 from django.conf import settings
@@ -15,26 +14,26 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from staff.models import (
     SCHOOL_STAFF_KINDS,
-    Assignment,
     Role,
-    ScheduleBlock,
     Student,
     User,
-    current_school_year,
 )
 from staff.services import DomainError, audit_record
 
 from ..models import AttendanceRequest, ContactAttempt, Invitation, Meeting, MeetingNotice
-from ..queue import block_overlaps
 from .attendance import meeting_lock, requests_follow_meeting
 from .notices import notices_send
 from .notifications import meeting_label, notify
+from .scheduling_checks import (
+    is_short_notice,
+    team_candidates,
+    transition_planning_applies,
+)
 
 State = Meeting.State
 Status = AttendanceRequest.Status
@@ -52,10 +51,6 @@ _REFUSED = {
     "cancel": gettext_lazy("Only a scheduled meeting can be cancelled."),
     "hold": gettext_lazy("A cancelled meeting cannot be marked held."),
 }
-
-# 34 CFR 300.322(b)(2): from age 16 the notice names transition planning, and the
-# student is invited.
-TRANSITION_AGE = 16
 
 
 def meeting_next_state(state: str, action: str) -> str:
@@ -99,162 +94,6 @@ def _check_manages(actor: User, meeting: Meeting) -> None:
 
 
 # --- The team, and what the preview shows ----------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class TeamMember:
-    """Someone who may be invited, with the role the invitation names."""
-
-    user: User
-    role: str
-    is_seca: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class Guest:
-    """Someone invited by name and role, without an account (34 CFR 300.321(a)(6))."""
-
-    name: str
-    role: str
-    email: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class Conflict:
-    person: str
-    detail: str
-
-
-def team_candidates(*, student: Student, actor: User | None = None) -> list[TeamMember]:
-    """Whom the case manager chooses the invited team from (34 CFR 300.321(a)): the
-    student's case manager (and the one scheduling), the principal as the person who
-    represents the district, and this year's teachers, related-service providers and
-    SECAs. One person appears once, with all their roles. Three queries."""
-    members: dict[int, list] = {}
-
-    def add(user: User, role: str, is_seca: bool = False) -> None:
-        if not user.is_active:
-            return
-        entry = members.setdefault(user.pk, [user, [], False])
-        if role not in entry[1]:
-            entry[1].append(role)
-        entry[2] = entry[2] or is_seca
-
-    if student.case_manager_id:
-        add(student.case_manager, _("Case manager"))
-    if actor is not None and actor.pk != student.case_manager_id:
-        add(actor, _("Case manager"))
-    for principal in User.objects.filter(
-        roles__school_id=student.school_id, roles__kind=Role.Kind.PRINCIPAL
-    ).order_by("full_name"):
-        add(principal, _("Principal, representing the district"))
-    order = {
-        Assignment.Kind.TEACHER: 0,
-        Assignment.Kind.RELATED_SERVICE: 1,
-        Assignment.Kind.SECA: 2,
-    }
-    assignments = sorted(
-        Assignment.objects.current().filter(student=student).select_related("staff"),
-        key=lambda a: (order[a.kind], a.staff.full_name),
-    )
-    for assignment in assignments:
-        role = assignment.get_kind_display()
-        if assignment.detail:
-            role = f"{role}: {assignment.detail}"
-        add(assignment.staff, str(role), is_seca=assignment.kind == Assignment.Kind.SECA)
-    return [
-        TeamMember(user=user, role=", ".join(str(r) for r in roles), is_seca=is_seca)
-        for user, roles, is_seca in members.values()
-    ]
-
-
-def is_short_notice(starts_at: datetime.datetime, now: datetime.datetime | None = None) -> bool:
-    """34 CFR 300.322(a)(1): notice early enough for the parents to attend; Illinois
-    gives NOTICE_PERIOD_DAYS (10) days. Exactly that many days ahead is enough."""
-    now = now or timezone.now()
-    return starts_at - now < datetime.timedelta(days=settings.NOTICE_PERIOD_DAYS)
-
-
-def transition_planning_applies(*, student: Student, kind: str, starts_at) -> bool:
-    """34 CFR 300.322(b)(2): a transition meeting, or a student 16 or older on the day of
-    the meeting: the notice names transition planning and the student is invited."""
-    if kind == Meeting.Kind.TRANSITION:
-        return True
-    born = student.date_of_birth
-    if born is None:
-        return False
-    on = timezone.localtime(starts_at, student.school.tzinfo).date()
-    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-    return age >= TRANSITION_AGE
-
-
-def meeting_conflicts(
-    *,
-    school,
-    starts_at: datetime.datetime,
-    ends_at: datetime.datetime,
-    users,
-    exclude_meeting: Meeting | None = None,
-) -> list[Conflict]:
-    """What the invited people are doing then: another scheduled meeting they are invited
-    to, or (for SECAs) a block of their weekly schedule, read in the school's time zone.
-    Two queries. Another meeting is shown by its times only: it may be of a student the
-    case manager may not see (FERPA)."""
-    user_ids = [u.pk for u in users]
-    if not user_ids:
-        return []
-    tz = school.tzinfo
-    start, end = timezone.localtime(starts_at, tz), timezone.localtime(ends_at, tz)
-    conflicts = []
-    busy = (
-        Invitation.objects.filter(
-            user_id__in=user_ids,
-            meeting__state=State.SCHEDULED,
-            meeting__starts_at__lt=ends_at,
-            meeting__ends_at__gt=starts_at,
-        )
-        .select_related("user", "meeting__school")
-        .order_by("user__full_name", "meeting__starts_at")
-    )
-    if exclude_meeting is not None:
-        busy = busy.exclude(meeting=exclude_meeting)
-    for invitation in busy:
-        other = invitation.meeting
-        conflicts.append(
-            Conflict(
-                person=invitation.user.full_name,
-                detail=_("invited to another meeting, %(start)s–%(end)s")
-                % {
-                    "start": date_format(timezone.localtime(other.starts_at, tz), "g:i A"),
-                    "end": date_format(timezone.localtime(other.ends_at, tz), "g:i A"),
-                },
-            )
-        )
-    blocks = ScheduleBlock.objects.filter(
-        seca_id__in=user_ids,
-        weekday=start.weekday(),
-        school_year=current_school_year(start.date()),
-    ).select_related("seca", "student")
-    for block in sorted(blocks, key=lambda b: (b.seca.full_name, b.starts)):
-        if not block_overlaps(block, start, end):
-            continue
-        # A block at another school may name a student this case manager may not see.
-        supports = block.supports if block.school_id == school.pk else _("at another school")
-        conflicts.append(
-            Conflict(
-                person=block.seca.full_name,
-                detail=_("scheduled %(start)s–%(end)s, %(supports)s")
-                % {
-                    "start": date_format(block.starts, "g:i A"),
-                    "end": date_format(block.ends, "g:i A"),
-                    "supports": supports,
-                },
-            )
-        )
-    return conflicts
-
-
-# --- Checks shared by schedule and reschedule --------------------------------------------
 
 
 def _check_times(starts_at: datetime.datetime, ends_at: datetime.datetime) -> None:

@@ -65,7 +65,7 @@ def _publish(task, ids: list[int]) -> None:
 @shared_task(**EMAIL_TASK_OPTIONS)
 def reminder_send(reminder_id: int) -> None:
     # Imported here: the service module queues this task.
-    from ..services.reminders import reminder_send as send
+    from ..services.reminder_sending import reminder_send as send
 
     send(reminder_id=reminder_id)
 

@@ -34,7 +34,7 @@ from ..forms.scheduling import (
 )
 from ..models import Meeting, Plan
 from ..selectors import DUE_SOON
-from ..services import plans, scheduling
+from ..services import plans, scheduling, scheduling_checks
 
 
 def _posted(request, data):
@@ -156,14 +156,14 @@ def _fingerprint(form) -> str:
 def _schedule_preview(form, student) -> SchedulePreview:
     data = form.cleaned_data
     return SchedulePreview(
-        conflicts=scheduling.meeting_conflicts(
+        conflicts=scheduling_checks.meeting_conflicts(
             school=student.school,
             starts_at=data["starts_at"],
             ends_at=data["ends_at"],
             users=data["invitees"],
         ),
-        short_notice=scheduling.is_short_notice(data["starts_at"]),
-        transition=scheduling.transition_planning_applies(
+        short_notice=scheduling_checks.is_short_notice(data["starts_at"]),
+        transition=scheduling_checks.transition_planning_applies(
             student=student, kind=data["kind"], starts_at=data["starts_at"]
         ),
         invitees=[form.team[u.pk] for u in data["invitees"]],
@@ -177,7 +177,7 @@ def meeting_schedule(request, pk):
         scheduling.students_schedulable_by(request.user).select_related("school", "case_manager"),
         pk=pk,
     )
-    team = scheduling.team_candidates(student=student, actor=request.user)
+    team = scheduling_checks.team_candidates(student=student, actor=request.user)
     form = MeetingScheduleForm(
         _posted(request, request.POST),
         team=team,
