@@ -262,29 +262,21 @@ REMINDER_ACKNOWLEDGE_SCHOOL_DAYS = env_int("REMINDER_ACKNOWLEDGE_SCHOOL_DAYS", 3
 # Annual reviews (34 CFR 300.324(b)) and re-evaluations (300.303) due within this many
 # days and not yet scheduled: a weekly reminder to the case manager.
 REMINDER_REVIEW_DAYS = env_int("REMINDER_REVIEW_DAYS", 30)
+# Every sweep runs every JOB_SWEEP_SECONDS; one still queued when the next is due is
+# dropped, not piled up. The requeue sweeps queue again the emails whose task was lost
+# after commit; each send claims its row, so nothing goes twice.
 CELERY_BEAT_SCHEDULE = {
-    # A sweep still queued when the next one is due is dropped, not piled up.
-    "reminders-sweep": {
-        "task": "meetings.tasks.reminders.reminders_sweep",
+    task.rsplit(".", 1)[1]: {
+        "task": task,
         "schedule": JOB_SWEEP_SECONDS,
         "options": {"expires": JOB_SWEEP_SECONDS},
-    },
-    "plan-deliveries-sweep": {
-        "task": "meetings.tasks.distribution.plan_deliveries_sweep",
-        "schedule": JOB_SWEEP_SECONDS,
-        "options": {"expires": JOB_SWEEP_SECONDS},
-    },
-    # Emails whose task was lost after commit are queued again; each send claims its row.
-    "meeting-notices-requeue": {
-        "task": "meetings.tasks.notices.meeting_notices_requeue",
-        "schedule": JOB_SWEEP_SECONDS,
-        "options": {"expires": JOB_SWEEP_SECONDS},
-    },
-    "notification-emails-requeue": {
-        "task": "meetings.tasks.notifications.notification_emails_requeue",
-        "schedule": JOB_SWEEP_SECONDS,
-        "options": {"expires": JOB_SWEEP_SECONDS},
-    },
+    }
+    for task in [
+        "meetings.tasks.reminders.reminders_sweep",
+        "meetings.tasks.distribution.plan_deliveries_sweep",
+        "meetings.tasks.notices.meeting_notices_requeue",
+        "meetings.tasks.notifications.notification_emails_requeue",
+    ]
 }
 
 # IDEA 34 CFR 300.322: notice early enough for parents to attend; Illinois uses 10 days.

@@ -26,7 +26,7 @@ from staff.services import DomainError, audit_record
 
 from ..models import Invitation, Notification, Plan, PlanDelivery
 from ..tasks.distribution import plan_delivery_send as plan_delivery_send_task
-from ..tasks.reminders import enqueue_after_commit
+from ..tasks.queueing import enqueue_after_commit
 from .notifications import meeting_label
 from .reminders import keyset_chunks
 

@@ -43,7 +43,7 @@ from ..models import (
     Reminder,
     SecaFeedback,
 )
-from ..tasks.reminders import enqueue_after_commit
+from ..tasks.queueing import enqueue_after_commit
 from ..tasks.reminders import reminder_send as reminder_send_task
 from .attendance import attendance_requests_expire
 

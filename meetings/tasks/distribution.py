@@ -5,12 +5,12 @@ import logging
 
 from celery import shared_task
 
-from .reminders import EMAIL_TASK_OPTIONS
+from iepcoord.celery import email_task_options
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(**EMAIL_TASK_OPTIONS)
+@shared_task(**email_task_options())
 def plan_delivery_send(delivery_id: int) -> None:
     # Imported here: the service module queues this task.
     from ..services.distribution import plan_delivery_send as send

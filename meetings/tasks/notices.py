@@ -1,22 +1,17 @@
 """Notices of meeting to the parents: one task per notice, given its id."""
 
 import datetime
-import smtplib
 
 from celery import shared_task
 from django.utils import timezone
+
+from iepcoord.celery import email_task_options
 
 # A notice still unsent this long after it was queued lost its task: queue it again.
 REQUEUE_AFTER = datetime.timedelta(minutes=30)
 
 
-@shared_task(
-    autoretry_for=(smtplib.SMTPException, OSError),
-    retry_backoff=10,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=10,
-)
+@shared_task(**email_task_options())
 def send_meeting_notice_email(notice_id: int) -> None:
     # Imported here: the service module queues this task.
     from ..services.notices import notice_email_send

@@ -1,7 +1,6 @@
 """Celery tasks: thin, idempotent, given ids. Each one re-reads its row and claims it."""
 
 import datetime
-import smtplib
 
 from celery import shared_task
 from django.conf import settings
@@ -9,16 +8,12 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone, translation
 
+from iepcoord.celery import email_task_options
+
 from ..models import Notification
 
 
-@shared_task(
-    autoretry_for=(smtplib.SMTPException, OSError),
-    retry_backoff=10,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=10,
-)
+@shared_task(**email_task_options())
 def send_notification_email(notification_id: int) -> None:
     # The row stays locked while the mail goes out: a second run of this task waits, then
     # finds it emailed; a worker killed mid-send leaves it unmarked for the re-queued run.
