@@ -28,10 +28,8 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import tracemalloc
 import zoneinfo
@@ -39,6 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.jobs.local_services import RedisServer, SmtpSink  # noqa: E402  (after sys.path)
 
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/iepcoord_bench"
@@ -60,88 +60,11 @@ REQUESTS_PAST = {"approved": 55, "denied": 30, "expired": 10, "withdrawn": 5}
 CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"Timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def log(message: str):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 # --- Services of our own ------------------------------------------------------------------
-
-
-class OwnRedis:
-    def __init__(self):
-        if shutil.which("redis-server") is None:
-            raise SystemExit("redis-server is not on the PATH")
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def client(self):
-        import redis
-
-        return redis.Redis.from_url(self.url)
-
-    def wait(self):
-        import redis
-
-        def up():
-            try:
-                return self.client().ping()
-            except redis.RedisError:
-                return False
-
-        wait_for(up, 10, "redis-server")
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait()
-
-
-class SmtpSink:
-    """Counts the messages accepted."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-
-        self.port = free_port()
-        self.count = 0
-        self.first_at = self.last_at = None
-        self._lock = threading.Lock()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        with self._lock:
-            self.count += len(envelope.rcpt_tos)
-            self.last_at = time.perf_counter()
-            self.first_at = self.first_at or self.last_at
-        return "250 OK"
 
 
 # --- Generation ------------------------------------------------------------------------------
@@ -647,8 +570,8 @@ def measure_distribution(*, recipients: int, concurrency: int, broker, sink) -> 
     started = time.perf_counter()
     proc, handle = start_worker(env, concurrency, log_path)
     try:
-        wait_for(lambda: sink.count >= copies, 600, f"{copies} emails")
-        sending = sink.last_at - sink.first_at
+        sink.wait_for(copies, timeout=600, quiet=0)
+        sending = sink.arrivals[-1] - sink.arrivals[0]
         unsent = PlanDelivery.objects.filter(sent_at__isnull=True).count()
         time.sleep(2)  # a duplicate would arrive now
     finally:
@@ -663,11 +586,11 @@ def measure_distribution(*, recipients: int, concurrency: int, broker, sink) -> 
         "copies": copies,
         "plans": plans_used,
         "queued_s": queued,
-        "worker_start_to_last_s": sink.last_at - started,
+        "worker_start_to_last_s": sink.arrivals[-1] - started,
         "seconds": sending,
         "per_second": (copies - 1) / sending,
         "unsent": unsent,
-        "received": sink.count,
+        "received": len(sink.received()),
         "concurrency": concurrency,
     }
 
@@ -687,7 +610,10 @@ def main():
         print(json.dumps(sweep_phase(_bench_now())))
         return
 
-    broker = OwnRedis()
+    if shutil.which("redis-server") is None:
+        raise SystemExit("redis-server is not on the PATH")
+    broker = RedisServer()
+    broker.start()
     os.environ.update(
         DJANGO_SETTINGS_MODULE="iepcoord.settings",
         DATABASE_URL=DATABASE_URL,
@@ -704,7 +630,6 @@ def main():
     from staff.models import School, current_school_year
 
     try:
-        broker.wait()
         bench_now = _bench_now()
         generated = None
         if not (args.reuse and _has_data(School)):
@@ -733,13 +658,13 @@ def main():
 
         broker.client().flushdb()  # the sweep's reminders: no worker is meant to send them
         sink = SmtpSink()
-        sink.controller.start()
+        sink.start()
         try:
             distribution = measure_distribution(
                 recipients=args.recipients, concurrency=args.concurrency, broker=broker, sink=sink
             )
         finally:
-            sink.controller.stop()
+            sink.stop()
         log(f"Distribution: {distribution}")
         _report(generated, sweep, distribution)
     finally:

@@ -79,6 +79,32 @@ def _tell_the_team(*, meeting: Meeting, message, values: dict) -> None:
             )
 
 
+def _guardian_row_save(model, *, guardian: Guardian, meeting: Meeting, action: str, values):
+    """Create or change this guardian's one row for the meeting (an answer, a wish) and
+    audit the change; (row, False) when nothing changed. The caller holds the meeting's
+    lock, so two submissions of one guardian cannot both create a row."""
+    row = model.objects.filter(meeting=meeting, guardian=guardian).first()
+    before = {name: getattr(row, name) for name in values} if row else {}
+    if before == values:
+        return row, False
+    if row is None:
+        row = model.objects.create(meeting=meeting, guardian=guardian, **values)
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.save(update_fields=[*values, "updated_at"])
+    audit_record(
+        actor=guardian.user,
+        action=action,
+        obj=row,
+        school=meeting.school,
+        student=meeting.student,
+        before=before,
+        after=values,
+    )
+    return row, True
+
+
 ANSWER_NOTIFICATIONS = {
     NoticeResponse.Answer.WILL_ATTEND: gettext_lazy("%(guardian)s will attend the %(meeting)s."),
     NoticeResponse.Answer.ANOTHER_TIME: gettext_lazy(
@@ -104,27 +130,15 @@ def notice_response_save(
         raise DomainError(_("Choose your answer."), field="answer")
     if answer == NoticeResponse.Answer.ANOTHER_TIME and not note:
         raise DomainError(_("Say which days and times would work for you."), field="note")
-    # The meeting row is locked: two answers of this guardian cannot both create one.
-    response = NoticeResponse.objects.filter(meeting=meeting, guardian=guardian).first()
-    before = {"answer": response.answer, "note": response.note} if response else {}
-    if response is None:
-        response = NoticeResponse.objects.create(
-            meeting=meeting, guardian=guardian, answer=answer, note=note
-        )
-    elif (response.answer, response.note) != (answer, note):
-        response.answer, response.note = answer, note
-        response.save(update_fields=["answer", "note", "updated_at"])
-    else:
-        return response
-    audit_record(
-        actor=guardian.user,
+    response, changed = _guardian_row_save(
+        NoticeResponse,
+        guardian=guardian,
+        meeting=meeting,
         action="notice.answered",
-        obj=response,
-        school=meeting.school,
-        student=meeting.student,
-        before=before,
-        after={"answer": answer, "note": note},
+        values={"answer": answer, "note": note},
     )
+    if not changed:
+        return response
     _tell_the_team(
         meeting=meeting,
         message=ANSWER_NOTIFICATIONS[answer],
@@ -153,26 +167,15 @@ def parent_wish_save(
     if wish not in ParentWish.Wish.values:
         raise DomainError(_("Choose whether you ask the SECA to attend."), field="wish")
     note = note.strip()
-    parent_wish = ParentWish.objects.filter(meeting=meeting, guardian=guardian).first()
-    before = {"wish": parent_wish.wish, "note": parent_wish.note} if parent_wish else {}
-    if parent_wish is None:
-        parent_wish = ParentWish.objects.create(
-            meeting=meeting, guardian=guardian, wish=wish, note=note
-        )
-    elif (parent_wish.wish, parent_wish.note) != (wish, note):
-        parent_wish.wish, parent_wish.note = wish, note
-        parent_wish.save(update_fields=["wish", "note", "updated_at"])
-    else:
-        return parent_wish
-    audit_record(
-        actor=guardian.user,
+    parent_wish, changed = _guardian_row_save(
+        ParentWish,
+        guardian=guardian,
+        meeting=meeting,
         action="parent_wish.saved",
-        obj=parent_wish,
-        school=meeting.school,
-        student=meeting.student,
-        before=before,
-        after={"wish": wish, "note": note},
+        values={"wish": wish, "note": note},
     )
+    if not changed:
+        return parent_wish
     _tell_the_team(
         meeting=meeting, message=WISH_NOTIFICATIONS[wish], values={"guardian": guardian.full_name}
     )

@@ -14,7 +14,8 @@ from meetings.services import plans
 from staff.models import Role
 from tests import factories as f
 
-from .conftest import once_each, wait_until
+from .conftest import once_each
+from .local_services import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
