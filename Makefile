@@ -4,6 +4,8 @@
 PYTHON ?= python3
 PORT ?= 8000
 ARGS ?=
+# Production is the settings' default; every target here is development (README).
+export DEBUG ?= 1
 VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py

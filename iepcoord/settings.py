@@ -1,9 +1,11 @@
 """One settings module, driven by environment variables.
 
-With none set, it runs on the embedded default a newcomer needs: SQLite in the project
-folder, Celery tasks run eagerly, email printed to the console, DEBUG on. DATABASE_URL,
-REDIS_URL, SECRET_KEY, ALLOWED_HOSTS, DEBUG=0 and the EMAIL_* variables switch it to
-production.
+Production is the default: with DEBUG unset the app is in production mode and refuses to
+start without SECRET_KEY, so a deployment that forgets a variable never runs in debug mode
+with a published key. `make run`, `make test` and CI set DEBUG=1 (and pytest, through
+pytest-env), which gives the embedded default a newcomer needs: SQLite in the project
+folder, Celery tasks run eagerly, email printed to the console. DATABASE_URL, REDIS_URL,
+ALLOWED_HOSTS and the EMAIL_* variables point it at real services.
 """
 
 import os
@@ -40,7 +42,7 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -68,6 +70,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The client's IP for the audit trail (34 CFR 300.614), read as allauth reads it.
+    "staff.middleware.AuditContextMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Pages of a signed-in person hold student records: no browser or proxy keeps them.
+    "staff.middleware.PrivateCacheMiddleware",
 ]
 
 ROOT_URLCONF = "iepcoord.urls"

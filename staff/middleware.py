@@ -1,3 +1,6 @@
+import contextvars
+
+from allauth.core.internal.httpkit import get_client_ip
 from django.conf import settings
 from django.utils import translation
 
@@ -28,3 +31,39 @@ class PreferredLanguageMiddleware:
             translation.activate(user.preferred_language)
             request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
+
+
+# The client IP of the request being served, for the audit trail; None outside a request
+# (Celery tasks, management commands).
+client_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_ip", default=None)
+
+
+class AuditContextMiddleware:
+    """Remember the client's IP while a request is served, so that every audit event it
+    writes records where it came from (34 CFR 300.614). allauth's reading of the address
+    honours TRUSTED_PROXY_COUNT, as its rate limits do."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = client_ip.set(get_client_ip(request))
+        try:
+            return self.get_response(request)
+        finally:
+            client_ip.reset(token)
+
+
+class PrivateCacheMiddleware:
+    """`Cache-Control: private, no-store` on every response to a signed-in person: their
+    pages show student records, which a shared computer's browser cache must not keep."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = "private, no-store"
+        return response

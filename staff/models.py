@@ -365,8 +365,14 @@ class GuardianInvite(TimeStamped):
 
 
 class AssignmentQuerySet(models.QuerySet):
-    def current(self):
-        return self.filter(school_year=current_school_year())
+    def current(self, today: datetime.date | None = None):
+        """This school year's assignments that have not ended (the student moved school,
+        the SECA was reassigned)."""
+        today = today or timezone.localdate()
+        return self.filter(
+            Q(ended_on__isnull=True) | Q(ended_on__gt=today),
+            school_year=current_school_year(today),
+        )
 
 
 class Assignment(TimeStamped):
@@ -386,6 +392,8 @@ class Assignment(TimeStamped):
     detail = models.CharField(
         max_length=80, blank=True, help_text="e.g. 'Speech-language pathologist', '1:1 aide'."
     )
+    # Ended before its school year did: from this day on it grants nothing.
+    ended_on = models.DateField(null=True, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
 
@@ -456,7 +464,8 @@ class ScheduleBlock(TimeStamped):
 
 
 class AuditEvent(models.Model):
-    """Who did what, when, before and after: decisions and record views (34 CFR 300.614)."""
+    """Who did what, when, from where, before and after: every state change and every view
+    of a student's record (34 CFR 300.614), and refused attempts on a record (`denied`)."""
 
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
@@ -473,6 +482,10 @@ class AuditEvent(models.Model):
     )
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
+    # The client's address; empty for background jobs and commands.
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    # An attempt on a record the person may not see or act on: refused, and recorded.
+    denied = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-at"]

@@ -1,8 +1,11 @@
 """State changes of the staff app. Each one is atomic and writes an audit event."""
 
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import DESIGNEE_KINDS, AuditEvent, Designation, School, User
+from .middleware import client_ip
+from .models import DESIGNEE_KINDS, Assignment, AuditEvent, Designation, Role, School, Student, User
 
 
 class DomainError(Exception):
@@ -18,8 +21,8 @@ class DomainError(Exception):
         form.add_error(self.field if self.field in form.fields else None, self.message)
 
 
-def audit_record(*, actor, action, obj, school=None, student=None, before=None, after=None):
-    return AuditEvent.objects.create(
+def _audit_event(*, actor, action, obj, school, student, before, after, denied) -> AuditEvent:
+    return AuditEvent(
         actor=actor if actor and actor.is_authenticated else None,
         action=action,
         object_type=obj._meta.model_name,
@@ -28,6 +31,47 @@ def audit_record(*, actor, action, obj, school=None, student=None, before=None, 
         student=student,
         before=before or {},
         after=after or {},
+        ip=client_ip.get(),
+        denied=denied,
+    )
+
+
+def audit_record(
+    *, actor, action, obj, school=None, student=None, before=None, after=None, denied=False
+) -> AuditEvent:
+    """One event: who (and from which address, during a request), did what, to which
+    record, before and after. `denied` records a refused attempt."""
+    event = _audit_event(
+        actor=actor,
+        action=action,
+        obj=obj,
+        school=school,
+        student=student,
+        before=before,
+        after=after,
+        denied=denied,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_students_viewed(*, actor, action: str, students) -> None:
+    """A page that shows several students' records (a caseload, a calendar feed) writes one
+    event per student in one INSERT: each student's access log shows the view."""
+    AuditEvent.objects.bulk_create(
+        [
+            _audit_event(
+                actor=actor,
+                action=action,
+                obj=student,
+                school=student.school,
+                student=student,
+                before=None,
+                after=None,
+                denied=False,
+            )
+            for student in students
+        ]
     )
 
 
@@ -75,3 +119,51 @@ def designation_remove(*, principal: User, designation: Designation) -> None:
         before={"designee": designation.designee.email},
     )
     designation.delete()
+
+
+@transaction.atomic
+def student_transfer(*, actor: User | None, student: Student, school: School) -> Student:
+    """The student moves to another school, and their records follow them: the new
+    school's staff govern their meetings and papers from now on, and the old school's
+    SECAs, teachers and case manager lose access. Assignments of this year end today
+    (the new school assigns its own staff); a case manager without that role at the new
+    school is cleared. Nothing is deleted: the history stays, and the audit trail says who
+    moved the student when."""
+    student = Student.objects.select_for_update().select_related("school").get(pk=student.pk)
+    if student.school_id == school.pk:
+        raise DomainError(
+            _("%(student)s is already at %(school)s.")
+            % {"student": student.full_name, "school": school.name},
+            field="school",
+        )
+    before = {"school": student.school_id, "case_manager": student.case_manager_id}
+    today = timezone.localdate()
+    ended = list(
+        Assignment.objects.current(today).filter(student=student).values_list("pk", flat=True)
+    )
+    Assignment.objects.filter(pk__in=ended).update(ended_on=today, updated_at=timezone.now())
+    changed = ["school", "updated_at"]
+    student.school = school
+    if (
+        student.case_manager_id
+        and not Role.objects.filter(
+            user_id=student.case_manager_id, school=school, kind=Role.Kind.CASE_MANAGER
+        ).exists()
+    ):
+        student.case_manager = None
+        changed.append("case_manager")
+    student.save(update_fields=changed)
+    audit_record(
+        actor=actor,
+        action="student.transferred",
+        obj=student,
+        school=school,
+        student=student,
+        before=before,
+        after={
+            "school": school.pk,
+            "case_manager": student.case_manager_id,
+            "assignments_ended": ended,
+        },
+    )
+    return student
