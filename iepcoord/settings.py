@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "csp",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "crispy_forms",
     "crispy_bootstrap5",
     "staff",
@@ -86,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Two-step sign-in is required of district administrators and admin accounts (staff/mfa.py).
+    "staff.mfa.MfaRequiredMiddleware",
     # Pages of a signed-in person hold student records: no browser or proxy keeps them.
     "staff.middleware.PrivateCacheMiddleware",
 ]
@@ -160,6 +163,30 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+
+# Two-step sign-in (allauth.mfa; README "Two-step sign-in"): an authenticator app (TOTP,
+# RFC 6238) with one-time recovery codes for a lost phone. Required of district
+# administrators and of Django staff and superusers (staff.mfa.mfa_required), offered to
+# every school employee. Turning it on or off asks for the password again
+# (MFA_REAUTHENTICATION_REQUIRED, allauth's default).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "iepcoord"
+# Accept the code of the previous or next 30-second step too: a phone's clock a few
+# seconds off, or a code typed as it changes (RFC 6238 section 5.2 allows one step back).
+MFA_TOTP_TOLERANCE = 1
+MFA_RECOVERY_CODE_COUNT = 10
+# No "trust this browser" cookie: student records are read on shared school computers, so
+# every sign-in asks for a code.
+MFA_TRUST_ENABLED = False
+# Wrong codes are rate-limited by allauth's "login_failed" limit (ACCOUNT_RATE_LIMITS
+# above), which allauth.mfa 65.x applies to the code step of sign-in, to re-authentication
+# and to TOTP activation, keyed per account: after 5 wrong codes in 5 minutes (or 10 failed
+# attempts a minute from one address) even a right code is refused with "Too many failed
+# login attempts". A six-digit code must never be guessable without it.
+if "key" not in ACCOUNT_RATE_LIMITS.get("login_failed", ""):
+    raise ImproperlyConfigured(
+        "ACCOUNT_RATE_LIMITS['login_failed'] must limit per key: it limits MFA codes"
+    )
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]

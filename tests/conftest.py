@@ -2,6 +2,7 @@ import datetime
 import os
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
@@ -120,7 +121,10 @@ def other_parent(other_school):
 
 @pytest.fixture
 def district_admin(db):
-    return f.UserFactory(full_name="Ada Admin", roles=[(Role.Kind.DISTRICT_ADMIN, None)])
+    """A district administrator, with the two-step sign-in they must use already set up."""
+    user = f.UserFactory(full_name="Ada Admin", roles=[(Role.Kind.DISTRICT_ADMIN, None)])
+    TOTP.activate(user, generate_totp_secret())
+    return user
 
 
 @pytest.fixture
