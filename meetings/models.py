@@ -3,32 +3,16 @@ their decisions, SECA feedback, finalized plans and their deliveries."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from staff.models import SCHOOL_STAFF_KINDS, Role, School, Student, TimeStamped
+from staff.models import School, Student, TimeStamped
 
 
 class MeetingQuerySet(models.QuerySet):
     def upcoming(self, now=None):
         return self.filter(state=Meeting.State.SCHEDULED, starts_at__gte=now or timezone.now())
-
-    def visible_to(self, user):
-        """FERPA: meetings of the students this user may see (one query, no rows loaded)."""
-        return self.filter(student__in=Student.objects.visible_to(user))
-
-    def team_visible_to(self, user):
-        """Meetings whose papers (requests, SECA feedback, packet) this user may read: staff
-        of the school other than SECAs, district administrators, and invited team members."""
-        if not user.is_authenticated:
-            return self.none()
-        roles = Role.objects.filter(user=user)
-        return self.filter(
-            Q(Exists(roles.filter(kind=Role.Kind.DISTRICT_ADMIN)))
-            | Q(school__in=roles.filter(kind__in=SCHOOL_STAFF_KINDS).values("school_id"))
-            | Q(Exists(Invitation.objects.filter(meeting=OuterRef("pk"), user=user)))
-        )
 
 
 class Meeting(TimeStamped):
@@ -100,6 +84,22 @@ class Meeting(TimeStamped):
     def has_started(self):
         return timezone.now() >= self.starts_at
 
+    @property
+    def is_open(self) -> bool:
+        """Still to come: requests, decisions, feedback and the parents' answers are taken
+        until the meeting starts."""
+        return self.state == self.State.SCHEDULED and not self.has_started
+
+
+# The meeting state machine: action -> {from state: to state}. Anything else is refused,
+# by the services (meeting_next_state) and by the access layer's allowed actions.
+MEETING_TRANSITIONS = {
+    "reschedule": {Meeting.State.SCHEDULED: Meeting.State.SCHEDULED},
+    "cancel": {Meeting.State.SCHEDULED: Meeting.State.CANCELLED},
+    # Once it has started; attendance may be corrected after the meeting was marked held.
+    "hold": {Meeting.State.SCHEDULED: Meeting.State.HELD, Meeting.State.HELD: Meeting.State.HELD},
+}
+
 
 class Invitation(TimeStamped):
     """A participant invited to the meeting; attendance is recorded after it is held."""
@@ -154,6 +154,9 @@ class AttendanceRequest(TimeStamped):
         OTHER = "other", _("Other")
 
     OPEN_STATUSES = (Status.PENDING, Status.APPROVED)
+    # Awaiting a decision or decided (an approver may still change it): asking again would
+    # repeat it. After a withdrawal or a cancelled meeting the SECA may ask anew.
+    STANDING_STATUSES = (Status.PENDING, Status.APPROVED, Status.DENIED)
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="requests")
     seca = models.ForeignKey(
@@ -232,6 +235,35 @@ class AttendanceRequest(TimeStamped):
         if self.status == self.Status.APPROVED and attended is False:
             return _("Approved, but you were marked absent")
         return None
+
+
+_Status = AttendanceRequest.Status
+
+# The request state machine: action -> {from status: to status}. Anything else is refused.
+REQUEST_TRANSITIONS = {
+    "submit": {None: _Status.PENDING},
+    "withdraw": {_Status.PENDING: _Status.WITHDRAWN},
+    # A decision can be changed until the meeting starts; each change is recorded.
+    "approve": {
+        _Status.PENDING: _Status.APPROVED,
+        _Status.DENIED: _Status.APPROVED,
+        _Status.APPROVED: _Status.APPROVED,
+    },
+    "deny": {
+        _Status.PENDING: _Status.DENIED,
+        _Status.APPROVED: _Status.DENIED,
+        _Status.DENIED: _Status.DENIED,
+    },
+    # The meeting moved: an approval no longer says the SECA is free at the new time.
+    "reopen": {_Status.APPROVED: _Status.PENDING},
+    # Still pending when the meeting starts: not honored.
+    "expire": {_Status.PENDING: _Status.EXPIRED},
+    "cancel": {
+        _Status.PENDING: _Status.CANCELLED,
+        _Status.APPROVED: _Status.CANCELLED,
+        _Status.DENIED: _Status.CANCELLED,
+    },
+}
 
 
 class SecaFeedback(TimeStamped):

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from staff.models import Role, ScheduleBlock, School, User, current_school_year
 
+from . import access
 from .models import AttendanceRequest, Invitation, Meeting, ParentWish
 
 
@@ -45,12 +46,12 @@ def _week_of(moment: datetime.datetime) -> datetime.date:
 
 
 def requests_decidable_by(approver: User):
-    """Requests of the schools where this user decides, with what the decision shows."""
+    """Requests this person decides (meetings/access.py), with what the decision shows."""
     return (
-        AttendanceRequest.objects.filter(
-            meeting__school__in=School.objects.where_approver(approver)
+        access.decidable_requests(approver)
+        .select_related(
+            "meeting__student__school", "meeting__school", "seca", "decided_by", "covered_by"
         )
-        .select_related("meeting__student", "meeting__school", "seca", "decided_by", "covered_by")
         .prefetch_related(
             Prefetch(
                 "meeting__parent_wishes", queryset=ParentWish.objects.select_related("guardian")
@@ -78,7 +79,8 @@ def decision_context(requests) -> list[QueueItem]:
     requests = list(requests)
     if not requests:
         return []
-    school_ids = {r.meeting.school_id for r in requests}
+    # Staff free to cover come from the school that governs the student now.
+    school_ids = {r.meeting.student.school_id for r in requests}
     seca_ids = {r.seca_id for r in requests}
     spans = {r.pk: _local_span(r.meeting) for r in requests}
     window_start = min(r.meeting.starts_at for r in requests)
@@ -147,7 +149,7 @@ def decision_context(requests) -> list[QueueItem]:
                 ],
                 free_staff=[
                     u
-                    for u in school_secas[meeting.school_id]
+                    for u in school_secas[meeting.student.school_id]
                     if u.pk != req.seca_id
                     and not any(block_overlaps(b, start, end) for b in blocks_by_seca[u.pk])
                     and not is_busy(u.pk)

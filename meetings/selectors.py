@@ -25,16 +25,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from staff.models import (
-    Assignment,
-    Guardian,
-    Role,
-    School,
-    Student,
-    User,
-    current_school_year,
-)
+from staff import access
+from staff.access import Right
+from staff.models import Assignment, Role, School, Student, User
 
+from . import access as meeting_access
 from .models import AttendanceRequest, Invitation, Meeting
 
 # The home page looks this far ahead for meetings (the SECA's "next 90 days").
@@ -79,8 +74,6 @@ class DistrictCounts:
 class ApproverSummary:
     pending_count: int
     next_pending: list[AttendanceRequest]
-    # Where this person is the principal: they name the designees there.
-    principal_of: list[School]
 
 
 def _upcoming_meetings(*, now: datetime.datetime):
@@ -89,51 +82,28 @@ def _upcoming_meetings(*, now: datetime.datetime):
 
 
 def home_sections_for_user(*, user: User) -> HomeSections:
-    """The roles a person holds, anywhere in the district. One query."""
-    roles = Role.objects.filter(user=OuterRef("pk"))
-    flags = (
-        User.objects.filter(pk=user.pk)
-        .annotate(
-            holds_seca=Exists(roles.filter(kind=Role.Kind.SECA)),
-            # Contract: "the principal or a designee" decides; the same rule as the queue.
-            holds_approver=Exists(School.objects.where_approver(user)),
-            holds_case_manager=Exists(roles.filter(kind=Role.Kind.CASE_MANAGER)),
-            holds_invitee=Exists(roles.filter(kind__in=INVITEE_ROLE_KINDS)),
-            holds_parent=Exists(Guardian.objects.filter(user=OuterRef("pk"))),
-            holds_district_admin=Exists(roles.filter(kind=Role.Kind.DISTRICT_ADMIN)),
-        )
-        .values(
-            "holds_seca",
-            "holds_approver",
-            "holds_case_manager",
-            "holds_invitee",
-            "holds_parent",
-            "holds_district_admin",
-        )
-        .get()
-    )
+    """The roles a person holds, anywhere in the district: read from their standing (the
+    access layer's one query, which the rest of the page reuses)."""
+    standing = access.standing_of(user)
     return HomeSections(
-        seca=flags["holds_seca"],
-        approver=flags["holds_approver"],
-        case_manager=flags["holds_case_manager"],
-        invitee=flags["holds_invitee"],
-        parent=flags["holds_parent"],
-        district_admin=flags["holds_district_admin"],
+        seca=standing.is_seca,
+        approver=bool(standing.approver_at),
+        case_manager=bool(standing.case_manager_at),
+        invitee=bool(standing.schools_with(*INVITEE_ROLE_KINDS)),
+        parent=bool(standing.guardian_of),
+        district_admin=standing.district_admin,
     )
 
 
 def students_for_seca(*, seca: User, now: datetime.datetime) -> list[Student]:
-    """The students assigned to this SECA this school year, each with
-    `upcoming_meetings` (next 90 days), and on each meeting `my_request`: the SECA's
-    latest attendance request, or None. Three queries: students, meetings, requests."""
+    """The students this SECA supports this school year, each with `upcoming_meetings`
+    (next 90 days), and on each meeting `my_request` (the SECA's latest attendance request,
+    or None) and `actions` (access.allowed_actions). Three queries: students, meetings,
+    requests."""
     my_requests = AttendanceRequest.objects.filter(seca=seca).order_by("-created_at", "-pk")
     meetings = _upcoming_meetings(now=now).select_related("school")
     students = list(
-        Student.objects.filter(
-            assignments__staff=seca,
-            assignments__kind=Assignment.Kind.SECA,
-            assignments__school_year=current_school_year(),
-        )
+        Student.objects.filter(pk__in=sorted(access.standing_of(seca).seca_of))
         .select_related("school")
         .prefetch_related(
             Prefetch(
@@ -147,7 +117,16 @@ def students_for_seca(*, seca: User, now: datetime.datetime) -> list[Student]:
     )
     for student in students:
         for meeting in student.upcoming_meetings:
+            meeting.student = student
             meeting.my_request = meeting.my_requests[0] if meeting.my_requests else None
+            if meeting.my_request:
+                meeting.my_request.meeting = meeting
+                meeting.my_request.actions = meeting_access.allowed_actions(
+                    meeting.my_request, seca
+                )
+            meeting.actions = meeting_access.allowed_actions(
+                meeting, seca, own_request=meeting.my_request
+            )
     return students
 
 
@@ -155,10 +134,8 @@ def pending_requests_for_approver(
     *, approver: User, now: datetime.datetime, limit: int = APPROVER_PREVIEW
 ) -> ApproverSummary:
     """Pending requests for meetings still to come at the schools this person decides
-    for: how many, and the soonest few; and the schools where they are the principal.
-    Three queries: the preview, the count, the schools."""
-    pending = AttendanceRequest.objects.filter(
-        meeting__school__in=School.objects.where_approver(approver),
+    for: how many, and the soonest few. Two queries: the preview, the count."""
+    pending = meeting_access.decidable_requests(approver).filter(
         status=AttendanceRequest.Status.PENDING,
         meeting__state=Meeting.State.SCHEDULED,
         meeting__starts_at__gt=now,
@@ -171,8 +148,19 @@ def pending_requests_for_approver(
     return ApproverSummary(
         pending_count=pending.count(),
         next_pending=preview,
-        principal_of=list(School.objects.where_principal(approver)),
     )
+
+
+def schools_led_by(*, user: User) -> list[School]:
+    """The schools this person leads (principal, assistant principal), each with
+    `is_principal`: where they name designees. One query, none for anyone else."""
+    standing = access.standing_of(user)
+    if not standing.leader_of:
+        return []
+    schools = list(School.objects.filter(pk__in=sorted(standing.leader_of)).order_by("name"))
+    for school in schools:
+        school.is_principal = school.pk in standing.principal_of
+    return schools
 
 
 def caseload_for_case_manager(*, case_manager: User, now: datetime.datetime) -> list[Student]:
@@ -186,8 +174,7 @@ def caseload_for_case_manager(*, case_manager: User, now: datetime.datetime) -> 
         return ExpressionWrapper(condition, output_field=BooleanField())
 
     return list(
-        Student.objects.visible_to(case_manager)
-        .filter(case_manager=case_manager)
+        access.caseload(case_manager)
         .select_related("school")
         .annotate(
             annual_review_overdue=flag(Q(annual_review_due__lt=today)),
@@ -211,13 +198,16 @@ def caseload_for_case_manager(*, case_manager: User, now: datetime.datetime) -> 
 
 def meetings_for_case_manager(*, case_manager: User, now: datetime.datetime) -> list[Meeting]:
     """The case manager's upcoming meetings: of their caseload, scheduled by them, or
-    to which they are invited. One query."""
+    to which they are invited, of students they may see. One query."""
     invited = Invitation.objects.filter(meeting=OuterRef("pk"), user=case_manager)
+    standing = access.standing_of(case_manager)
     return list(
         _upcoming_meetings(now=now)
-        .visible_to(case_manager)
+        .filter(standing.filter_for(Right.VIEW, prefix="student__"))
         .filter(
-            Q(student__case_manager=case_manager) | Q(scheduled_by=case_manager) | Exists(invited)
+            standing.caseload_filter(prefix="student__")
+            | Q(scheduled_by=case_manager)
+            | Exists(invited)
         )
         .select_related("student", "school")
     )
@@ -228,7 +218,7 @@ def meetings_for_invitee(*, user: User, now: datetime.datetime) -> list[Meeting]
     invited = Invitation.objects.filter(meeting=OuterRef("pk"), user=user)
     return list(
         _upcoming_meetings(now=now)
-        .visible_to(user)
+        .filter(access.standing_of(user).filter_for(Right.VIEW, prefix="student__"))
         .filter(Exists(invited))
         .select_related("student", "school")
     )
@@ -244,7 +234,7 @@ def children_for_parent(*, parent: User, now: datetime.datetime) -> list[Student
         .order_by("kind", "staff__full_name", "pk")
     )
     return list(
-        Student.objects.filter(guardians__user=parent)
+        Student.objects.filter(pk__in=sorted(access.standing_of(parent).guardian_of))
         .select_related("school", "case_manager")
         .prefetch_related(
             Prefetch("assignments", queryset=team, to_attr="team"),

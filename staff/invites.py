@@ -17,21 +17,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .models import Guardian, GuardianInvite, Role, Student, User
-from .services import DomainError, audit_record
+from .access import Right, standing_of
+from .audit import audit_record
+from .models import Guardian, GuardianInvite, User
+from .services import DomainError
 from .tasks import send_guardian_invite_email
 
 INVITE_VALID_FOR = datetime.timedelta(days=14)
-
-
-def students_invitable_by(user: User):
-    """Students whose guardians this user may invite: those of the schools where they are
-    a case manager."""
-    if not user.is_authenticated:
-        return Student.objects.none()
-    return Student.objects.filter(
-        school__in=Role.objects.filter(user=user, kind=Role.Kind.CASE_MANAGER).values("school_id")
-    )
 
 
 def invite_for_token(token: str) -> GuardianInvite | None:
@@ -70,8 +62,10 @@ def guardian_invite(*, case_manager: User, guardian: Guardian, email: str) -> Gu
         .get(pk=guardian.pk)
     )
     student = guardian.student
-    if not students_invitable_by(case_manager).filter(pk=student.pk).exists():
-        raise DomainError(_("Only a case manager of this student's school can invite a parent."))
+    if Right.MANAGE not in standing_of(case_manager).rights_on(student):
+        raise DomainError(
+            _("Only the student's case manager or the principal can invite a parent.")
+        )
     if guardian.user_id:
         raise DomainError(_("%(name)s already has an account.") % {"name": guardian.full_name})
     email = User.objects.normalize_email(email.strip()).lower()

@@ -28,17 +28,6 @@ def current_school_year(today: datetime.date | None = None) -> int:
 
 
 class UserQuerySet(models.QuerySet):
-    def approvers_of(self, school):
-        """Who decides SECA requests at a school: its principal and their designees."""
-        principal = Role.objects.filter(
-            user=OuterRef("pk"), school=school, kind=Role.Kind.PRINCIPAL
-        )
-        designated = Designation.objects.filter(designee=OuterRef("pk"), school=school)
-        eligible = Role.objects.filter(user=OuterRef("pk"), school=school, kind__in=DESIGNEE_KINDS)
-        return self.filter(
-            Q(Exists(principal)) | (Q(Exists(designated)) & Q(Exists(eligible))), is_active=True
-        )
-
     def staff_of(self, school):
         return self.filter(Exists(Role.objects.filter(user=OuterRef("pk"), school=school)))
 
@@ -98,19 +87,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
-class SchoolQuerySet(models.QuerySet):
-    def where_approver(self, user):
-        """Schools where this user decides SECA attendance requests: as the principal, or
-        as a designee who still holds an assistant principal or case manager role there."""
-        principal = Role.objects.filter(user=user, kind=Role.Kind.PRINCIPAL, school=OuterRef("pk"))
-        designated = Designation.objects.filter(designee=user, school=OuterRef("pk"))
-        eligible = Role.objects.filter(user=user, kind__in=DESIGNEE_KINDS, school=OuterRef("pk"))
-        return self.filter(Exists(principal) | (Exists(designated) & Exists(eligible)))
-
-    def where_principal(self, user):
-        return self.filter(roles__user=user, roles__kind=Role.Kind.PRINCIPAL)
-
-
 class School(TimeStamped):
     name = models.CharField(max_length=200)
     code = models.CharField(max_length=20, unique=True, help_text="District school id.")
@@ -118,8 +94,6 @@ class School(TimeStamped):
     address = models.CharField(max_length=300, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     main_office_email = models.EmailField(blank=True)
-
-    objects = SchoolQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -222,26 +196,6 @@ SCHOOL_STAFF_KINDS = (
 class StudentQuerySet(models.QuerySet):
     def with_ieps(self):
         return self.filter(plan_type=Student.PlanType.IEP)
-
-    def visible_to(self, user):
-        """FERPA: district administrators see every student; school staff their schools';
-        a SECA only the students assigned to them this year; a parent their own children.
-        Built from subqueries, so it costs no query of its own."""
-        if not user.is_authenticated:
-            return self.none()
-        roles = Role.objects.filter(user=user)
-        is_admin = roles.filter(kind=Role.Kind.DISTRICT_ADMIN)
-        staff_schools = roles.filter(kind__in=SCHOOL_STAFF_KINDS).values("school_id")
-        seca_students = Assignment.objects.filter(
-            staff=user, kind=Assignment.Kind.SECA, school_year=current_school_year()
-        ).values("student_id")
-        own_children = Guardian.objects.filter(user=user).values("student_id")
-        return self.filter(
-            Q(Exists(is_admin))
-            | Q(school__in=staff_schools)
-            | Q(pk__in=seca_students)
-            | Q(pk__in=own_children)
-        )
 
 
 class Student(TimeStamped):

@@ -4,8 +4,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .middleware import client_ip
-from .models import DESIGNEE_KINDS, Assignment, AuditEvent, Designation, Role, School, Student, User
+from .access import standing_of
+from .audit import audit_record
+from .models import DESIGNEE_KINDS, Assignment, Designation, Role, School, Student, User
 
 
 class DomainError(Exception):
@@ -21,60 +22,6 @@ class DomainError(Exception):
         form.add_error(self.field if self.field in form.fields else None, self.message)
 
 
-def _audit_event(*, actor, action, obj, school, student, before, after, denied) -> AuditEvent:
-    return AuditEvent(
-        actor=actor if actor and actor.is_authenticated else None,
-        action=action,
-        object_type=obj._meta.model_name,
-        object_id=str(obj.pk),
-        school=school,
-        student=student,
-        before=before or {},
-        after=after or {},
-        ip=client_ip.get(),
-        denied=denied,
-    )
-
-
-def audit_record(
-    *, actor, action, obj, school=None, student=None, before=None, after=None, denied=False
-) -> AuditEvent:
-    """One event: who (and from which address, during a request), did what, to which
-    record, before and after. `denied` records a refused attempt."""
-    event = _audit_event(
-        actor=actor,
-        action=action,
-        obj=obj,
-        school=school,
-        student=student,
-        before=before,
-        after=after,
-        denied=denied,
-    )
-    event.save(force_insert=True)
-    return event
-
-
-def audit_students_viewed(*, actor, action: str, students) -> None:
-    """A page that shows several students' records (a caseload, a calendar feed) writes one
-    event per student in one INSERT: each student's access log shows the view."""
-    AuditEvent.objects.bulk_create(
-        [
-            _audit_event(
-                actor=actor,
-                action=action,
-                obj=student,
-                school=student.school,
-                student=student,
-                before=None,
-                after=None,
-                denied=False,
-            )
-            for student in students
-        ]
-    )
-
-
 def designee_candidates(*, school: School):
     """Assistant principals and case managers of the school: who may be named."""
     return User.objects.filter(
@@ -84,18 +31,20 @@ def designee_candidates(*, school: School):
 
 @transaction.atomic
 def designation_add(*, principal: User, school: School, designee: User) -> Designation:
-    if not School.objects.where_principal(principal).filter(pk=school.pk).exists():
-        raise DomainError("Only the principal of this school can name designees.")
+    if school.pk not in standing_of(principal).principal_of:
+        raise DomainError(_("Only the principal of this school can name designees."))
     if not designee_candidates(school=school).filter(pk=designee.pk).exists():
         raise DomainError(
-            "A designee must be an assistant principal or case manager of this school.",
+            _("A designee must be an assistant principal or case manager of this school."),
             field="designee",
         )
     designation, created = Designation.objects.get_or_create(
         school=school, designee=designee, defaults={"named_by": principal}
     )
     if not created:
-        raise DomainError(f"{designee} is already a designee.", field="designee")
+        raise DomainError(
+            _("%(name)s is already a designee.") % {"name": designee.full_name}, field="designee"
+        )
     audit_record(
         actor=principal,
         action="designee.named",
@@ -109,8 +58,8 @@ def designation_add(*, principal: User, school: School, designee: User) -> Desig
 @transaction.atomic
 def designation_remove(*, principal: User, designation: Designation) -> None:
     school = designation.school
-    if not School.objects.where_principal(principal).filter(pk=school.pk).exists():
-        raise DomainError("Only the principal of this school can remove designees.")
+    if school.pk not in standing_of(principal).principal_of:
+        raise DomainError(_("Only the principal of this school can remove designees."))
     audit_record(
         actor=principal,
         action="designee.removed",

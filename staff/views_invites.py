@@ -7,20 +7,21 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from .access import Right, fetch_or_refuse, standing_of, student_for
+from .audit import audit_record
 from .forms_invites import GuardianInviteForm
 from .invites import (
     account_exists_for,
     guardian_invite_accept,
     invite_for_token,
     invite_problem,
-    students_invitable_by,
 )
 from .invites import guardian_invite as invite_guardian
 from .models import Guardian, GuardianInvite, User
@@ -53,17 +54,30 @@ def _guardian_page(request, student, *, failed=None, status=200):
 
 def guardian_list(request, pk):
     """A student's parents and guardians, with their accounts and invitations."""
-    student = get_object_or_404(students_invitable_by(request.user).select_related("school"), pk=pk)
+    student = student_for(request.user, pk, Right.MANAGE)
+    # The family's contacts are part of the record (34 CFR 300.614).
+    audit_record(
+        actor=request.user,
+        action="guardians.viewed",
+        obj=student,
+        school=student.school,
+        student=student,
+    )
     return _guardian_page(request, student)
 
 
 @require_POST
 def guardian_invite(request, pk):
-    guardian = get_object_or_404(
-        Guardian.objects.filter(student__in=students_invitable_by(request.user)).select_related(
+    standing = standing_of(request.user)
+    guardian = fetch_or_refuse(
+        request.user,
+        Guardian.objects.filter(standing.filter_for(Right.VIEW, prefix="student__")).select_related(
             "student__school"
         ),
-        pk=pk,
+        pk,
+        allowed=lambda found: Right.MANAGE in standing.rights_on(found.student),
+        action="guardian.invite",
+        student_of=lambda found: found.student,
     )
     form = GuardianInviteForm(request.POST, prefix=f"g{guardian.pk}")
     if form.is_valid():

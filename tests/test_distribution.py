@@ -288,14 +288,16 @@ def test_my_plans_query_count_does_not_grow(
     client, django_assert_num_queries, school, case_manager, seca, n
 ):
     for _ in range(n):
-        student = f.StudentFactory(school=school)
+        student = f.StudentFactory(school=school, case_manager=case_manager)
+        f.AssignmentFactory(student=student, staff=seca)
         meeting = f.MeetingFactory(student=student, state="held", held_at=timezone.now())
         plan = upload(meeting, case_manager)
         Plan.objects.filter(pk=plan.pk).update(finalized_at=timezone.now())
         PlanDelivery.objects.create(plan=plan, recipient=seca, reason="seca")
     client.force_login(seca)
-    # 1 the session; 2 the signed-in user; 3 my deliveries with their plan, meeting,
-    # student and school; 4 the unread notification count in the header.
-    with django_assert_num_queries(4):
+    # 1 the session; 2 the signed-in user; 3 their standing (staff/access.py: a copy
+    # opens only while they still support or parent the student); 4 my deliveries with
+    # their plan, meeting, student and school; 5 the unread notification count.
+    with django_assert_num_queries(5):
         response = client.get(reverse("my_plans"))
     assert response.content.decode().count("Open the plan") == n

@@ -90,15 +90,35 @@ def test_case_manager_of_another_school_cannot_see_or_invite_the_guardians(
     assert not GuardianInvite.objects.exists() and mailoutbox == []
 
 
-@pytest.mark.parametrize("persona", ["seca", "parent", "principal"])
-def test_only_a_case_manager_invites(client, request, persona, new_guardian):
-    client.force_login(request.getfixturevalue(persona))
-    assert client.get(reverse("guardian_list", args=[new_guardian.student_id])).status_code == 404
+@pytest.mark.parametrize("persona", ["seca", "parent", "teacher"])
+def test_only_the_case_manager_or_the_principal_invites(
+    client, request, persona, new_guardian, school, mailoutbox
+):
+    # They see the student (a 403, not a 404), but the family's contacts are not theirs.
+    user = (
+        f.UserFactory(roles=[(Role.Kind.TEACHER, school)])
+        if persona == "teacher"
+        else request.getfixturevalue(persona)
+    )
+    client.force_login(user)
+    assert client.get(reverse("guardian_list", args=[new_guardian.student_id])).status_code == 403
     response = client.post(
         reverse("guardian_invite", args=[new_guardian.pk]),
         {f"g{new_guardian.pk}-email": "x@example.net"},
     )
-    assert response.status_code == 404
+    assert response.status_code == 403
+    assert not GuardianInvite.objects.exists() and mailoutbox == []
+
+
+def test_the_principal_invites_too(client, principal, new_guardian, mailoutbox):
+    client.force_login(principal)
+    assert client.get(reverse("guardian_list", args=[new_guardian.student_id])).status_code == 200
+    response = client.post(
+        reverse("guardian_invite", args=[new_guardian.pk]),
+        {f"g{new_guardian.pk}-email": "x@example.net"},
+    )
+    assert response.status_code == 302
+    assert GuardianInvite.objects.get().invited_by == principal
 
 
 def test_invite_is_post_only(client, case_manager, new_guardian):
@@ -236,7 +256,7 @@ def test_an_unknown_link_is_404_with_a_clear_message(client, db):
 def test_a_seca_who_is_also_a_parent_signs_in_and_the_child_is_added(
     client, case_manager, seca, student, school
 ):
-    child = f.StudentFactory(school=school, first_name="Riley")
+    child = f.StudentFactory(school=school, first_name="Riley", case_manager=case_manager)
     guardian = f.GuardianFactory(student=child, full_name=seca.full_name, email=seca.email)
     invite = guardian_invite(case_manager=case_manager, guardian=guardian, email=seca.email)
     link = reverse("invite_accept", args=[invite.token])

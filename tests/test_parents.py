@@ -79,17 +79,18 @@ def test_case_manager_reads_the_notice_as_the_family_sees_it_but_cannot_answer(
     assert "Notice of meeting" in page and "as the family sees it" in page
     assert 'name="answer-answer"' not in page
     response = client.post(reverse("notice_answer", args=[meeting.pk]), {"answer-answer": "attend"})
-    assert response.status_code == 404
+    assert response.status_code == 403
     # 34 CFR 300.614: staff reading a family's record is logged.
     assert AuditEvent.objects.filter(action="notice.viewed", actor=case_manager).exists()
 
 
-def test_staff_of_another_school_and_the_seca_get_404_for_the_notice(
+def test_staff_of_another_school_get_404_and_the_seca_403_for_the_notice(
     client, meeting, other_school, seca
 ):
     teacher = f.UserFactory(roles=[(Role.Kind.TEACHER, other_school)])
     _page(client, teacher, reverse("notice", args=[meeting.pk]), status=404)
-    _page(client, seca, reverse("notice", args=[meeting.pk]), status=404)
+    # The SECA sees the meeting, not the family's notice.
+    _page(client, seca, reverse("notice", args=[meeting.pk]), status=403)
 
 
 def test_answer_pages_accept_only_post(client, parent, meeting):
@@ -292,10 +293,11 @@ def test_team_page_costs_the_same_queries_however_large_the_team(
         meeting=student.meetings.first(), guardian=guardian, answer="attend"
     )
     client.force_login(parent)
-    # 1 session, 2 user, 3 the child (with school and case manager), 4 the team,
-    # 5 upcoming meetings, 6 this parent's answers to them, 7 finalized plans,
-    # 8 the unread notifications count in the header.
-    with django_assert_num_queries(8):
+    # 1 session, 2 user, 3 the parent's standing (staff/access.py: read once, it decides
+    # every right on the page), 4 the child (with school and case manager), 5 the team,
+    # 6 upcoming meetings, 7 this parent's answers to them, 8 finalized plans, 9 the
+    # access log's INSERT (34 CFR 300.614), 10 the unread notifications count.
+    with django_assert_num_queries(10):
         response = client.get(reverse("parent_child", args=[student.pk]))
     assert response.status_code == 200
     assert response.content.decode().count(">Teacher<") == size

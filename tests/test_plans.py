@@ -16,7 +16,8 @@ from pypdf import PdfWriter
 
 from meetings.models import Meeting, Plan, PlanDelivery
 from meetings.services import plans, scheduling
-from staff.models import AuditEvent, Role
+from staff.access import forget_standing
+from staff.models import Assignment, AuditEvent, Role
 from staff.services import DomainError
 
 from . import factories as f
@@ -182,7 +183,8 @@ def test_finalize_is_post_only_and_only_for_those_who_manage(
     assert client.get(reverse("plan_finalize", args=[plan.pk])).status_code == 405
     teacher = f.UserFactory(roles=[(Role.Kind.TEACHER, school)])
     client.force_login(teacher)
-    assert client.post(reverse("plan_finalize", args=[plan.pk])).status_code == 404
+    # The teacher sees the plan (a 403, not a 404) but does not run the meeting.
+    assert client.post(reverse("plan_finalize", args=[plan.pk])).status_code == 403
     plan.refresh_from_db()
     assert plan.finalized_at is None
 
@@ -214,10 +216,11 @@ def test_the_team_downloads_the_plan_as_an_attachment(client, plan, who, request
     assert (event.object_id, event.student) == (str(plan.pk), plan.meeting.student)
 
 
-def test_an_invited_teacher_of_another_school_downloads_it(client, plan, other_school):
+def test_an_invitation_alone_does_not_open_the_plan(client, plan, other_school):
+    # An invitation says who is asked to attend; it grants nothing (staff/access.py).
     guest = f.UserFactory(roles=[(Role.Kind.TEACHER, other_school)])
     f.InvitationFactory(meeting=plan.meeting, user=guest)
-    assert download(client, guest, plan).status_code == 200
+    assert download(client, guest, plan).status_code == 404
 
 
 def test_the_guardian_downloads_the_plan_once_it_is_final(client, plan, parent, case_manager):
@@ -238,13 +241,16 @@ def test_another_parent_never_downloads_it(client, plan, other_parent, case_mana
     assert not AuditEvent.objects.filter(action="plan.downloaded").exists()
 
 
-def test_a_seca_downloads_it_only_when_it_was_delivered_to_them(client, plan, seca):
-    # Finalized without distribution: whether this SECA gets a copy is distribution's rule.
+def test_the_students_seca_downloads_it_once_final_while_they_support_the_student(
+    client, plan, seca
+):
+    # 34 CFR 300.323(d): the IEP is accessible to each provider who carries it out.
+    assert download(client, seca, plan).status_code == 404  # a draft is the team's
     Plan.objects.filter(pk=plan.pk).update(finalized_at=timezone.now())
+    assert download(client, seca, plan).status_code == 200
+    Assignment.objects.filter(staff=seca).update(ended_on=timezone.localdate())
+    forget_standing(seca)
     assert download(client, seca, plan).status_code == 404
-    PlanDelivery.objects.create(plan=plan, recipient=seca, reason="seca")
-    response = download(client, seca, plan)
-    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("who", ["other_school_seca", "other_school_cm"])

@@ -18,11 +18,11 @@ from meetings.services import attendance
 from meetings.services.reminder_sending import reminder_send
 from meetings.services.reminders import (
     Kind,
-    approvers_by_school,
     reminders_meeting_upcoming,
     reminders_sweep,
     school_days_after,
 )
+from staff import access
 from staff.models import Designation, Role, School, User
 
 from . import factories as f
@@ -409,12 +409,18 @@ def test_each_chunk_costs_three_queries(settings, school, case_manager):
     assert statement_count(queries) == math.ceil(25 / 10) * 3 + 1
 
 
-def test_approvers_by_school_are_the_approvers_of_each_school(school, other_school, designee):
+def test_the_approvers_reminded_are_those_who_may_decide(school, other_school, designee):
+    # The reminders read "who decides" for many schools at once; each person's own pages
+    # read it from their standing. Both come from staff/access.py and must agree.
     lost_role = f.UserFactory(roles=[(Role.Kind.TEACHER, school)])
     Designation.objects.create(school=school, designee=lost_role, named_by=designee)
     f.UserFactory(roles=[(Role.Kind.PRINCIPAL, other_school)], is_active=False)
     f.UserFactory(roles=[(Role.Kind.PRINCIPAL, other_school)])
-    found = approvers_by_school([school.pk, other_school.pk])
+    found = access.approvers([school.pk, other_school.pk])
     for s in School.objects.all():
-        expected = set(User.objects.approvers_of(s).values_list("pk", flat=True))
+        expected = {
+            user.pk for user in User.objects.all() if s.pk in access.standing_of(user).approver_at
+        }
         assert {user_id for user_id, _ in found.get(s.pk, [])} == expected
+    assert designee.pk in {user_id for user_id, _ in found[school.pk]}
+    assert lost_role.pk not in {user_id for user_id, _ in found[school.pk]}

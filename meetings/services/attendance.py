@@ -13,39 +13,17 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from staff.models import Assignment, School, Student, User, current_school_year
-from staff.services import DomainError, audit_record
+from staff.access import approvers_of
+from staff.audit import audit_record
+from staff.models import User
+from staff.services import DomainError
 
-from ..models import AttendanceRequest, Invitation, Meeting, SecaFeedback
+from .. import access
+from ..access import Action
+from ..models import REQUEST_TRANSITIONS, AttendanceRequest, Invitation, Meeting, SecaFeedback
 from .notifications import meeting_label, notify
 
 Status = AttendanceRequest.Status
-
-# The request state machine: action -> {from status: to status}. Anything else is refused.
-REQUEST_TRANSITIONS = {
-    "submit": {None: Status.PENDING},
-    "withdraw": {Status.PENDING: Status.WITHDRAWN},
-    # A decision can be changed until the meeting starts; each change is recorded.
-    "approve": {
-        Status.PENDING: Status.APPROVED,
-        Status.DENIED: Status.APPROVED,
-        Status.APPROVED: Status.APPROVED,
-    },
-    "deny": {
-        Status.PENDING: Status.DENIED,
-        Status.APPROVED: Status.DENIED,
-        Status.DENIED: Status.DENIED,
-    },
-    # The meeting moved: an approval no longer says the SECA is free at the new time.
-    "reopen": {Status.APPROVED: Status.PENDING},
-    # Still pending when the meeting starts: not honored.
-    "expire": {Status.PENDING: Status.EXPIRED},
-    "cancel": {
-        Status.PENDING: Status.CANCELLED,
-        Status.APPROVED: Status.CANCELLED,
-        Status.DENIED: Status.CANCELLED,
-    },
-}
 
 SECA_TEAM_ROLE = "SECA (requested to attend)"
 
@@ -103,15 +81,6 @@ def _request_transition(req: AttendanceRequest, *, action: str, actor, changes=N
     )
 
 
-def is_assigned_seca(*, seca: User, student: Student) -> bool:
-    return Assignment.objects.filter(
-        staff=seca,
-        student=student,
-        kind=Assignment.Kind.SECA,
-        school_year=current_school_year(),
-    ).exists()
-
-
 def _meeting_open_for_requests(meeting: Meeting) -> None:
     if meeting.state == Meeting.State.CANCELLED:
         raise DomainError(_("This meeting was cancelled."))
@@ -124,21 +93,20 @@ def _meeting_open_for_requests(meeting: Meeting) -> None:
 # (who decided) would be stale.
 def meeting_lock(meeting: Meeting) -> Meeting:
     Meeting.objects.select_for_update().filter(pk=meeting.pk).values_list("pk").get()
-    return Meeting.objects.select_related("student", "school").get(pk=meeting.pk)
+    return Meeting.objects.select_related("student__school", "school").get(pk=meeting.pk)
 
 
 def _lock_request(req: AttendanceRequest) -> AttendanceRequest:
     AttendanceRequest.objects.select_for_update().filter(pk=req.pk).values_list("pk").get()
     return AttendanceRequest.objects.select_related(
-        "meeting__student", "meeting__school", "seca", "decided_by"
+        "meeting__student__school", "meeting__school", "seca", "decided_by"
     ).get(pk=req.pk)
 
 
 @transaction.atomic
 def attendance_request_submit(*, seca: User, meeting: Meeting, note: str = "") -> AttendanceRequest:
     meeting = meeting_lock(meeting)
-    if not is_assigned_seca(seca=seca, student=meeting.student):
-        raise DomainError(_("You can only ask to attend meetings of students you support."))
+    access.check(seca, Action.REQUEST, meeting)
     _meeting_open_for_requests(meeting)
     if AttendanceRequest.objects.filter(
         meeting=meeting, seca=seca, status__in=AttendanceRequest.OPEN_STATUSES
@@ -160,7 +128,7 @@ def attendance_request_submit(*, seca: User, meeting: Meeting, note: str = "") -
         after=_snapshot(req),
     )
     notify(
-        User.objects.approvers_of(meeting.school),
+        approvers_of(meeting.student.school),
         _("%(seca)s asks to attend the %(meeting)s.")
         % {"seca": seca.full_name, "meeting": meeting_label(meeting)},
         reverse("request_decide", args=[req.pk]),
@@ -171,8 +139,7 @@ def attendance_request_submit(*, seca: User, meeting: Meeting, note: str = "") -
 @transaction.atomic
 def attendance_request_withdraw(*, seca: User, attendance_request: AttendanceRequest) -> None:
     req = _lock_request(attendance_request)
-    if req.seca_id != seca.pk:
-        raise DomainError(_("Only the SECA who asked can withdraw this request."))
+    access.check(seca, Action.WITHDRAW, req)
     _meeting_open_for_requests(req.meeting)
     _request_transition(req, action="withdraw", actor=seca)
 
@@ -191,8 +158,7 @@ def attendance_request_decide(
 ) -> AttendanceRequest:
     req = _lock_request(attendance_request)
     meeting = req.meeting
-    if not School.objects.where_approver(approver).filter(pk=meeting.school_id).exists():
-        raise DomainError(_("Only the principal or a designee of this school can decide."))
+    access.check(approver, Action.DECIDE, req)
     if req.version != seen_version:
         # Another approver acted since this one opened the request: the first one wins.
         if req.decided_by_id and req.status in (Status.APPROVED, Status.DENIED):
@@ -222,7 +188,7 @@ def attendance_request_decide(
             )
         if covered_by is not None and (
             covered_by.pk == req.seca_id
-            or not User.objects.staff_of(meeting.school).filter(pk=covered_by.pk).exists()
+            or not User.objects.staff_of(meeting.student.school).filter(pk=covered_by.pk).exists()
         ):
             raise DomainError(_("Choose someone else at this school to cover."), field="covered_by")
         outcome = {"deny_reason": "", "covered_by": covered_by, "coverage_note": coverage_note}
@@ -342,8 +308,7 @@ FEEDBACK_FIELDS = [
 def feedback_save(*, seca: User, meeting: Meeting, data: dict, submit: bool) -> SecaFeedback:
     """Save the SECA's feedback as a draft, or submit it; editable until the meeting starts."""
     meeting = meeting_lock(meeting)
-    if not is_assigned_seca(seca=seca, student=meeting.student):
-        raise DomainError(_("You can only give feedback on students you support."))
+    access.check(seca, Action.GIVE_FEEDBACK, meeting)
     if meeting.state == Meeting.State.CANCELLED:
         raise DomainError(_("This meeting was cancelled."))
     if meeting.state == Meeting.State.HELD or meeting.has_started:

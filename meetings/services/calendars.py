@@ -2,7 +2,7 @@
 
 A feed is fetched by Google Calendar or Outlook without a session, so its URL carries a
 secret (User.calendar_token) the person can reset. It holds only that person's meetings,
-each still filtered by Meeting.objects.visible_to (FERPA: nothing of another family).
+each still filtered through the access layer (FERPA: nothing of another family).
 """
 
 import datetime
@@ -18,9 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from staff.access import standing_of
+from staff.audit import audit_record
 from staff.models import AuditEvent, Guardian, User
-from staff.services import audit_record
 
+from .. import access
 from ..models import AttendanceRequest, Invitation, Meeting
 
 # The feed keeps recent meetings too: a parent looks back at the last one.
@@ -64,9 +66,9 @@ def calendar_meetings_for(*, user: User, now: datetime.datetime) -> list[Meeting
     )
     return list(
         with_sequence(
-            Meeting.objects.visible_to(user)
+            access.meetings(user)
             .filter(mine, starts_at__gte=now - FEED_HISTORY)
-            .select_related("student", "school")
+            .select_related("student__school", "school")
         ).order_by("starts_at", "pk")
     )
 
@@ -115,10 +117,10 @@ def _event(meeting: Meeting, *, page_url: str, host: str, now: datetime.datetime
 def meetings_ics(meetings: list[Meeting], *, user: User, name: str) -> bytes:
     """An iCalendar object (METHOD:PUBLISH) with one VEVENT per meeting, each with its
     school's VTIMEZONE. `meetings` come from with_sequence(), with student and school. A
-    parent's events link to the notice, anyone else's to the meeting page. One query."""
+    parent's events link to the notice, anyone else's to the meeting page. No query."""
     now = timezone.now()
     host = urlsplit(settings.SITE_URL).hostname or "iepcoord"
-    children = set(Guardian.objects.filter(user=user).values_list("student_id", flat=True))
+    children = standing_of(user).guardian_of
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

@@ -15,14 +15,15 @@ import datetime
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from staff.models import Assignment, Guardian, User, current_school_year
-from staff.services import DomainError, audit_record
+from staff.audit import audit_record
+from staff.models import Assignment, Guardian, User
+from staff.services import DomainError
 
 from ..models import Invitation, Notification, Plan, PlanDelivery
 from ..tasks.distribution import plan_delivery_send as plan_delivery_send_task
@@ -34,19 +35,14 @@ Reason = PlanDelivery.Reason
 
 
 def plan_recipients(*, plan: Plan) -> dict[int, str]:
-    """{user id: reason}: every SECA assigned to the student in the meeting's school year
-    who did not attend it (denied, undecided, withdrawn, absent, or never asked), and every
+    """{user id: reason}: every SECA supporting the student now who did not attend it (denied, undecided, withdrawn, absent, or never asked), and every
     guardian with an account. Two queries."""
     meeting = plan.meeting
-    local_day = timezone.localtime(meeting.starts_at, meeting.school.tzinfo).date()
     attended = Invitation.objects.filter(meeting=meeting, user=OuterRef("staff_id"), attended=True)
+    # The SECAs who support the student now: they carry the plan out (300.323(d)).
     secas = (
-        Assignment.objects.filter(
-            student_id=meeting.student_id,
-            kind=Assignment.Kind.SECA,
-            school_year=current_school_year(local_day),
-            staff__is_active=True,
-        )
+        Assignment.objects.current()
+        .filter(student_id=meeting.student_id, kind=Assignment.Kind.SECA, staff__is_active=True)
         .exclude(Exists(attended))
         .values_list("staff_id", flat=True)
     )
@@ -188,13 +184,3 @@ def plan_deliveries_requeue(*, now: datetime.datetime | None = None) -> int:
             enqueue_after_commit(plan_delivery_send_task, ids)
         requeued += len(ids)
     return requeued
-
-
-def deliveries_received_by(user: User) -> QuerySet:
-    """The finalized plans delivered to this person, newest first, with what the list of
-    them shows: one query."""
-    return (
-        PlanDelivery.objects.filter(recipient=user, plan__finalized_at__isnull=False)
-        .select_related("plan__meeting__student", "plan__meeting__school")
-        .order_by("-created_at", "-id")
-    )

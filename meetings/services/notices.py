@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import strip_tags
 
-from staff.models import Assignment, Guardian, User, current_school_year
+from staff.models import Assignment, Guardian, User
 
 from ..models import Meeting, MeetingNotice
 from .scheduling_checks import transition_planning_applies
@@ -63,15 +63,8 @@ def notice_context(*, meeting: Meeting, guardian: Guardian | None = None) -> dic
     # Imported here: the scheduling services import this module.
 
     student = meeting.student
-    secas = list(
-        User.objects.filter(
-            assignments__student=student,
-            assignments__kind=Assignment.Kind.SECA,
-            assignments__school_year=current_school_year(),
-        )
-        .order_by("full_name")
-        .distinct()
-    )
+    supporting = Assignment.objects.current().filter(student=student, kind=Assignment.Kind.SECA)
+    secas = list(User.objects.filter(pk__in=supporting.values("staff_id")).order_by("full_name"))
     return {
         "meeting": meeting,
         "student": student,

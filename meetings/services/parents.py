@@ -9,47 +9,28 @@ import dataclasses
 import datetime
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from staff.models import SCHOOL_STAFF_KINDS, Assignment, Guardian, Role, Student, User
-from staff.services import DomainError, audit_record
+from staff.access import standing_of
+from staff.audit import audit_record
+from staff.models import Assignment, Guardian, Student, User
+from staff.services import DomainError
 
+from .. import access
+from ..access import Action
 from ..models import Meeting, NoticeResponse, ParentWish, Plan
 from .attendance import meeting_lock
 from .notifications import meeting_label, notify
 
-# --- access -------------------------------------------------------------------------------
-
-
-def children_of(user: User):
-    """A parent's own children (FERPA: a parent sees only their own)."""
-    if not user.is_authenticated:
-        return Student.objects.none()
-    return Student.objects.filter(
-        Exists(Guardian.objects.filter(student=OuterRef("pk"), user=user))
-    )
-
-
-def notice_meetings_for(user: User):
-    """Meetings whose notice this user may open: the guardians of the student, the school's
-    staff and district administrators. Anyone else (another family, a SECA) gets a 404."""
-    if not user.is_authenticated:
-        return Meeting.objects.none()
-    roles = Role.objects.filter(user=user)
-    return Meeting.objects.filter(
-        Exists(Guardian.objects.filter(student=OuterRef("student"), user=user))
-        | Exists(roles.filter(school=OuterRef("school"), kind__in=SCHOOL_STAFF_KINDS))
-        | Exists(roles.filter(kind=Role.Kind.DISTRICT_ADMIN))
-    )
-
 
 def guardian_for(*, user: User, student_id: int) -> Guardian | None:
-    """The user's guardian record for this student, or None (staff reading the notice)."""
-    if not user.is_authenticated:
+    """The user's guardian record for this student, or None (staff reading the notice).
+    No query for someone who is not a guardian of the student."""
+    if student_id not in standing_of(user).guardian_of:
         return None
     return Guardian.objects.filter(user=user, student_id=student_id).first()
 
@@ -58,8 +39,9 @@ def guardian_for(*, user: User, student_id: int) -> Guardian | None:
 
 
 def _check_answerable(*, guardian: Guardian, meeting: Meeting) -> None:
-    if guardian.student_id != meeting.student_id:
+    if guardian.student_id != meeting.student_id or guardian.user is None:
         raise DomainError(_("Only a parent or guardian of this student can answer."))
+    access.check(guardian.user, Action.ANSWER_NOTICE, meeting)
     if meeting.state == Meeting.State.CANCELLED:
         raise DomainError(_("This meeting was cancelled."))
     if meeting.state == Meeting.State.HELD or meeting.has_started:
@@ -193,13 +175,12 @@ class SupportTeam:
     plans: list[Plan]
 
 
-def child_support_team(*, user: User, student_pk: int, now: datetime.datetime) -> SupportTeam:
-    """One of the parent's children with this year's team (SECAs, teachers, related-service
-    providers; the case manager comes with the student), upcoming meetings with this
-    parent's answer, and finalized plans. Four queries however large the team or the
-    history: the student, the team, the meetings with the answers, the plans.
-    Raises Student.DoesNotExist for anyone else's child."""
-    student = children_of(user).select_related("school", "case_manager").get(pk=student_pk)
+def child_support_team(*, user: User, student: Student, now: datetime.datetime) -> SupportTeam:
+    """One of the parent's children (fetched through the access layer, with school and
+    case manager) with this year's team (SECAs, teachers, related-service providers; the
+    case manager comes with the student), upcoming meetings with this parent's answer, and
+    finalized plans. Three queries however large the team or the history: the team, the
+    meetings with the answers, the plans."""
     team = list(
         Assignment.objects.current()
         .filter(student=student)
@@ -225,7 +206,7 @@ def children_list(*, user: User, now: datetime.datetime) -> list[Student]:
     """The parent's children, each with `next_meetings` (the next scheduled one, at most
     one). Two queries."""
     return list(
-        children_of(user)
+        Student.objects.filter(pk__in=sorted(standing_of(user).guardian_of))
         .select_related("school")
         .prefetch_related(
             Prefetch(

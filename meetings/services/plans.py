@@ -10,40 +10,27 @@ import hashlib
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypdf import PdfReader
 
-from staff.models import Guardian, User
-from staff.services import DomainError, audit_record
+from staff.audit import audit_record
+from staff.models import User
+from staff.services import DomainError
 
-from ..models import Meeting, Plan, PlanDelivery
+from .. import access
+from ..access import Action
+from ..models import Meeting, Plan
 from .attendance import meeting_lock
 from .distribution import plan_deliveries_create
-from .scheduling import meetings_managed_by
+from .plan_pdf import refuse_active_content
 
 PDF_SIGNATURE = b"%PDF-"
 
 
-def plans_downloadable_by(user: User):
-    """Plans this person may download: the meeting's team (staff of the school other than
-    SECAs, district administrators, invited team members); once finalized, the student's
-    guardians with an account (34 CFR 300.322(f)) and the SECAs it was delivered to
-    (contract; 300.323(d)). Subqueries only: it costs no query of its own."""
-    if not user.is_authenticated:
-        return Plan.objects.none()
-    guardian = Guardian.objects.filter(student=OuterRef("meeting__student"), user=user)
-    delivered = PlanDelivery.objects.filter(plan=OuterRef("pk"), recipient=user)
-    return Plan.objects.filter(
-        Q(meeting__in=Meeting.objects.team_visible_to(user))
-        | (Q(finalized_at__isnull=False) & (Exists(guardian) | Exists(delivered)))
-    )
-
-
-def _check_may_attach(actor: User, meeting: Meeting) -> None:
-    if not meetings_managed_by(actor).filter(pk=meeting.pk).exists():
-        raise DomainError(_("Only a case manager or the principal of this school can do this."))
+def _check_may_attach(actor: User, meeting: Meeting, action=Action.UPLOAD_PLAN) -> None:
+    access.check(actor, action, meeting)
     if meeting.state != Meeting.State.HELD:
         raise DomainError(_("Mark the meeting held before adding its plan."))
 
@@ -71,6 +58,8 @@ def _checked_pdf(upload) -> str:
                 field="file",
             )
         pages = len(reader.pages)
+        # Scripts, launch actions and attached files would reach parents' computers.
+        refuse_active_content(reader)
     except DomainError:
         raise
     except Exception:  # pypdf raises many kinds of errors on a damaged file
@@ -123,8 +112,11 @@ def plan_finalize(*, actor: User, plan: Plan) -> Plan:
     """Finalize the latest version: the plan then goes to the parents and to every SECA
     whose request was not honored (contract; 34 CFR 300.322(f), 300.323(d))."""
     Plan.objects.select_for_update().filter(pk=plan.pk).values_list("pk").get()
-    plan = Plan.objects.select_related("meeting__student", "meeting__school").get(pk=plan.pk)
+    plan = Plan.objects.select_related("meeting__student__school", "meeting__school").get(
+        pk=plan.pk
+    )
     meeting = plan.meeting
+    access.check(actor, Action.FINALIZE, plan)
     _check_may_attach(actor, meeting)
     if plan.finalized_at is not None:
         raise DomainError(_("Version %(version)d is already final.") % {"version": plan.version})

@@ -21,17 +21,14 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from staff import access
 from staff.models import (
-    DESIGNEE_KINDS,
     Assignment,
-    Designation,
-    Role,
     Student,
-    current_school_year,
 )
 
 from ..models import (
@@ -151,33 +148,6 @@ def _claim_and_queue(rows, *, now: datetime.datetime) -> int:
     return len(claimed)
 
 
-def approvers_by_school(school_ids) -> dict[int, list[tuple[int, bool]]]:
-    """{school id: [(user id, is principal)]} of the people who decide SECA requests at
-    each school, in one query: the same people as User.objects.approvers_of(school), for
-    many schools at once (tests/test_reminders.py checks they agree)."""
-    principals = (
-        Role.objects.filter(
-            kind=Role.Kind.PRINCIPAL, school_id__in=school_ids, user__is_active=True
-        )
-        .order_by()
-        .values_list("school_id", "user_id", Value(True))
-    )
-    eligible = Role.objects.filter(
-        user_id=OuterRef("designee_id"), school_id=OuterRef("school_id"), kind__in=DESIGNEE_KINDS
-    )
-    designees = (
-        Designation.objects.filter(school_id__in=school_ids, designee__is_active=True)
-        .filter(Exists(eligible))
-        .order_by()
-        .values_list("school_id", "designee_id", Value(False))
-    )
-    found: dict[int, dict[int, bool]] = {}
-    for school_id, user_id, is_principal in principals.union(designees, all=True):
-        people = found.setdefault(school_id, {})
-        people[user_id] = people.get(user_id, False) or is_principal
-    return {school: list(people.items()) for school, people in found.items()}
-
-
 # --- One service per kind ----------------------------------------------------------------
 
 
@@ -232,9 +202,10 @@ def reminders_request_pending(*, now: datetime.datetime, chunk_size: int) -> int
             meeting__starts_at__gt=after,
             meeting__starts_at__lte=until,
         )
-        fields = ("id", "meeting__school_id", "meeting__starts_at")
+        # The school that governs the student now decides (staff/access.py).
+        fields = ("id", "meeting__student__school_id", "meeting__starts_at")
         for chunk in keyset_chunks(pending, fields, chunk_size):
-            approvers = approvers_by_school({school_id for _, school_id, _ in chunk})
+            approvers = access.approvers({school_id for _, school_id, _ in chunk})
             rows = []
             for request_id, school_id, starts_at in chunk:
                 people = approvers.get(school_id, [])
@@ -269,11 +240,8 @@ def reminders_feedback_due(*, now: datetime.datetime, chunk_size: int) -> int:
     submitted = SecaFeedback.objects.filter(
         meeting=OuterRef("meeting"), seca=OuterRef("seca"), submitted_at__isnull=False
     )
-    assigned = Assignment.objects.filter(
-        staff=OuterRef("seca"),
-        student=OuterRef("meeting__student"),
-        kind=Assignment.Kind.SECA,
-        school_year=current_school_year(timezone.localdate(now)),
+    assigned = Assignment.objects.current(timezone.localdate(now)).filter(
+        staff=OuterRef("seca"), student=OuterRef("meeting__student"), kind=Assignment.Kind.SECA
     )
     for lead, after, until in _windows(now, settings.REMINDER_FEEDBACK_HOURS):
         due = requests_not_honored().filter(

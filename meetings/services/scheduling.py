@@ -11,21 +11,26 @@ import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from staff.models import (
-    SCHOOL_STAFF_KINDS,
-    Role,
-    Student,
-    User,
-)
-from staff.services import DomainError, audit_record
+from staff.access import Right, approvers_of, standing_of
+from staff.audit import audit_record
+from staff.models import Student, User
+from staff.services import DomainError
 
-from ..models import AttendanceRequest, ContactAttempt, Invitation, Meeting, MeetingNotice
+from .. import access
+from ..access import Action
+from ..models import (
+    MEETING_TRANSITIONS,
+    AttendanceRequest,
+    ContactAttempt,
+    Invitation,
+    Meeting,
+    MeetingNotice,
+)
 from .attendance import meeting_lock, requests_follow_meeting
 from .notices import notices_send
 from .notifications import meeting_label, notify
@@ -37,14 +42,6 @@ from .scheduling_checks import (
 
 State = Meeting.State
 Status = AttendanceRequest.Status
-
-# The meeting state machine: action -> {from state: to state}. Anything else is refused.
-MEETING_TRANSITIONS = {
-    "reschedule": {State.SCHEDULED: State.SCHEDULED},
-    "cancel": {State.SCHEDULED: State.CANCELLED},
-    # Attendance may be corrected after the meeting was marked held.
-    "hold": {State.SCHEDULED: State.HELD, State.HELD: State.HELD},
-}
 
 _REFUSED = {
     "reschedule": gettext_lazy("Only a scheduled meeting can be rescheduled."),
@@ -58,39 +55,6 @@ def meeting_next_state(state: str, action: str) -> str:
         return MEETING_TRANSITIONS[action][state]
     except KeyError:
         raise DomainError(str(_REFUSED[action])) from None
-
-
-# --- Who may do what ---------------------------------------------------------------
-
-
-def students_schedulable_by(user: User):
-    """Students whose meetings this person may schedule: the students of the schools where
-    they hold a case manager role. A subquery: it costs no query of its own."""
-    if not user.is_authenticated:
-        return Student.objects.none()
-    return Student.objects.filter(
-        school__in=Role.objects.filter(user=user, kind=Role.Kind.CASE_MANAGER).values("school_id")
-    )
-
-
-def meetings_managed_by(user: User):
-    """Meetings this person may move, cancel, close and attach the plan to: the case
-    managers and the principal of the meeting's school, and whoever scheduled it while they
-    are still on that school's staff."""
-    if not user.is_authenticated:
-        return Meeting.objects.none()
-    roles = Role.objects.filter(user=user)
-    managing = roles.filter(kind__in=[Role.Kind.CASE_MANAGER, Role.Kind.PRINCIPAL])
-    staff = roles.filter(kind__in=SCHOOL_STAFF_KINDS)
-    return Meeting.objects.filter(
-        Q(school__in=managing.values("school_id"))
-        | Q(scheduled_by=user, school__in=staff.values("school_id"))
-    )
-
-
-def _check_manages(actor: User, meeting: Meeting) -> None:
-    if not meetings_managed_by(actor).filter(pk=meeting.pk).exists():
-        raise DomainError(_("Only a case manager or the principal of this school can do this."))
 
 
 # --- The team, and what the preview shows ----------------------------------------------
@@ -152,8 +116,8 @@ def meeting_schedule(
 ) -> Meeting:
     """Schedule a meeting with its invited team, tell the invited staff, and send the
     notice of meeting to the parents (34 CFR 300.322)."""
-    if not students_schedulable_by(actor).filter(pk=student.pk).exists():
-        raise DomainError(_("Only a case manager of the student's school can schedule."))
+    if Right.MANAGE not in standing_of(actor).rights_on(student):
+        raise DomainError(_("Only the student's case manager or the principal can schedule."))
     if kind not in Meeting.Kind.values:
         raise DomainError(_("Choose what the meeting is for."), field="kind")
     _check_times(starts_at, ends_at)
@@ -237,7 +201,7 @@ def meeting_reschedule(
     """Move a meeting: approved SECA requests go back to the approvers (an approval said
     the SECA was free at the old time); everyone invited and the parents are told."""
     meeting = meeting_lock(meeting)
-    _check_manages(actor, meeting)
+    access.check(actor, Action.RESCHEDULE, meeting)
     meeting_next_state(meeting.state, "reschedule")
     _check_times(starts_at, ends_at)
     if not reason.strip():
@@ -286,7 +250,7 @@ def meeting_reschedule(
             reverse("home"),
         )
         notify(
-            User.objects.approvers_of(meeting.school),
+            approvers_of(meeting.student.school),
             _("The %(meeting)s moved: %(count)d approved request(s) need a new decision.")
             % {"meeting": label, "count": len(reopened)},
             reverse("approval_queue"),
@@ -306,7 +270,7 @@ def meeting_cancel(*, actor: User, meeting: Meeting, reason: str) -> Meeting:
     """Cancel a meeting: its SECA requests are cancelled with it; everyone invited and the
     parents are told."""
     meeting = meeting_lock(meeting)
-    _check_manages(actor, meeting)
+    access.check(actor, Action.CANCEL, meeting)
     meeting.state = meeting_next_state(meeting.state, "cancel")
     if not reason.strip():
         raise DomainError(_("Give a reason for cancelling."), field="reason")
@@ -348,7 +312,7 @@ def meeting_mark_held(*, actor: User, meeting: Meeting, attended_ids) -> Meeting
     """Record that the meeting took place and who attended: an approved SECA marked absent
     was not honored (contract: then feedback and a copy of the plan)."""
     meeting = meeting_lock(meeting)
-    _check_manages(actor, meeting)
+    access.check(actor, Action.HOLD, meeting)
     before_state = meeting.state
     meeting.state = meeting_next_state(meeting.state, "hold")
     if not meeting.has_started:
@@ -395,7 +359,7 @@ def contact_attempt_add(
     """34 CFR 300.322(d): a record of the attempts to agree a time and place with the
     parents, kept with the meeting."""
     meeting = meeting_lock(meeting)
-    _check_manages(actor, meeting)
+    access.check(actor, Action.LOG_CONTACT, meeting)
     if attempted_at > timezone.now():
         raise DomainError(_("Record an attempt once it was made."), field="attempted_at")
     if method not in ContactAttempt.Method.values:

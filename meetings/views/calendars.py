@@ -9,8 +9,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from staff.audit import audit_record, audit_students_viewed
 from staff.models import User
 
+from .. import access
 from ..models import Meeting
 from ..services import calendars
 
@@ -19,11 +21,15 @@ ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 def meeting_ics(request, pk):
     """One meeting to add to a calendar, for anyone who may see it."""
-    meeting = get_object_or_404(
-        calendars.with_sequence(
-            Meeting.objects.visible_to(request.user).select_related("student", "school")
-        ),
-        pk=pk,
+    meeting = access.meeting_for(
+        request.user, pk, queryset=calendars.with_sequence(Meeting.objects.all())
+    )
+    audit_record(
+        actor=request.user,
+        action="meeting.calendar_downloaded",
+        obj=meeting,
+        school=meeting.school,
+        student=meeting.student,
     )
     body = calendars.meetings_ics([meeting], user=request.user, name=_("IEP meeting"))
     response = HttpResponse(body, content_type=ICS_CONTENT_TYPE)
@@ -38,6 +44,8 @@ def meeting_ics(request, pk):
 def calendar_feed(request, token):
     user = get_object_or_404(User.objects.filter(is_active=True), calendar_token=token)
     meetings = calendars.calendar_meetings_for(user=user, now=timezone.now())
+    students = {meeting.student_id: meeting.student for meeting in meetings}
+    audit_students_viewed(actor=user, action="calendar.feed_read", students=students.values())
     with translation.override(user.preferred_language):
         body = calendars.meetings_ics(meetings, user=user, name=_("My IEP meetings"))
     response = HttpResponse(body, content_type=ICS_CONTENT_TYPE)

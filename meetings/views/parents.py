@@ -1,35 +1,29 @@
 """The parent's pages: the notice of meeting with their answer and their wish about the
 SECA, and their children's support teams.
 
-Every view fetches through an access queryset (meetings/services/parents.py), so another
-family's child or meeting is a 404 by construction; answers are POST only and go through
-the services, whose DomainError is shown next to the field it names.
+Every view fetches through the access layer, so another family's child or meeting is a 404
+and a known one without the right a 403; answers are POST only and go through the
+services, whose DomainError is shown next to the field it names.
 """
 
 from django.contrib import messages
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from staff.access import Right, student_for
+from staff.audit import audit_record
 from staff.models import Student
-from staff.services import DomainError, audit_record
+from staff.services import DomainError
 
+from .. import access
+from ..access import Action
 from ..forms.parents import NoticeResponseForm, ParentWishForm
-from ..models import Meeting, NoticeResponse, ParentWish
+from ..models import NoticeResponse, ParentWish
 from ..services import parents
 from ..services.notices import notice_context
-
-
-def _notice_meeting_for(user, pk) -> Meeting:
-    return get_object_or_404(
-        parents.notice_meetings_for(user).select_related(
-            "student__school", "student__case_manager", "school", "scheduled_by"
-        ),
-        pk=pk,
-    )
 
 
 def _render_notice(request, meeting, *, answer_form=None, wish_form=None, status=200):
@@ -38,15 +32,14 @@ def _render_notice(request, meeting, *, answer_form=None, wish_form=None, status
     if guardian is not None:
         answer = NoticeResponse.objects.filter(meeting=meeting, guardian=guardian).first()
         wish = ParentWish.objects.filter(meeting=meeting, guardian=guardian).first()
-    else:
-        # School staff reading a family's notice: a record view (34 CFR 300.614).
-        audit_record(
-            actor=request.user,
-            action="notice.viewed",
-            obj=meeting,
-            school=meeting.school,
-            student=meeting.student,
-        )
+    # A record view (34 CFR 300.614), by the family or by the school's staff.
+    audit_record(
+        actor=request.user,
+        action="notice.viewed",
+        obj=meeting,
+        school=meeting.school,
+        student=meeting.student,
+    )
     if answer_form is None:
         answer_form = NoticeResponseForm(
             initial={"answer": answer.answer, "note": answer.note} if answer else None
@@ -58,9 +51,7 @@ def _render_notice(request, meeting, *, answer_form=None, wish_form=None, status
         "for_email": False,
         "notice_url": request.build_absolute_uri(reverse("notice", args=[meeting.pk])),
         "is_guardian": guardian is not None,
-        "answerable": guardian is not None
-        and meeting.state == Meeting.State.SCHEDULED
-        and not meeting.has_started,
+        "answerable": Action.ANSWER_NOTICE in access.allowed_actions(meeting, request.user),
         "my_answer": answer,
         "my_wish": wish,
         "answer_form": answer_form,
@@ -72,21 +63,18 @@ def _render_notice(request, meeting, *, answer_form=None, wish_form=None, status
 def notice(request, pk):
     """The notice of meeting (34 CFR 300.322), as the family's email says it, with the
     parent's answer and their wish about the SECA."""
-    return _render_notice(request, _notice_meeting_for(request.user, pk))
+    return _render_notice(request, access.meeting_for(request.user, pk, Action.READ_NOTICE))
 
 
-def _guardian_or_404(request, meeting):
-    guardian = parents.guardian_for(user=request.user, student_id=meeting.student_id)
-    if guardian is None:
-        # School staff may read the notice; only the family answers it.
-        raise Http404
-    return guardian
+def _answer_meeting_for(request, pk):
+    """The meeting and the person's guardian record, for a guardian of its student."""
+    meeting = access.meeting_for(request.user, pk, Action.ANSWER_NOTICE)
+    return meeting, parents.guardian_for(user=request.user, student_id=meeting.student_id)
 
 
 @require_POST
 def notice_answer(request, pk):
-    meeting = _notice_meeting_for(request.user, pk)
-    guardian = _guardian_or_404(request, meeting)
+    meeting, guardian = _answer_meeting_for(request, pk)
     form = NoticeResponseForm(request.POST)
     if form.is_valid():
         try:
@@ -101,8 +89,7 @@ def notice_answer(request, pk):
 
 @require_POST
 def parent_wish(request, pk):
-    meeting = _notice_meeting_for(request.user, pk)
-    guardian = _guardian_or_404(request, meeting)
+    meeting, guardian = _answer_meeting_for(request, pk)
     form = ParentWishForm(request.POST)
     if form.is_valid():
         try:
@@ -118,10 +105,20 @@ def parent_wish(request, pk):
 def parent_child(request, pk):
     """My child's support team: who works with them this year, how to reach the school,
     upcoming meetings and finalized plans."""
-    try:
-        page = parents.child_support_team(user=request.user, student_pk=pk, now=timezone.now())
-    except Student.DoesNotExist:
-        raise Http404 from None
+    student = student_for(
+        request.user,
+        pk,
+        Right.GUARDIAN,
+        queryset=Student.objects.select_related("case_manager"),
+    )
+    page = parents.child_support_team(user=request.user, student=student, now=timezone.now())
+    audit_record(
+        actor=request.user,
+        action="child.viewed",
+        obj=student,
+        school=student.school,
+        student=student,
+    )
     return render(request, "meetings/parents/child.html", {"page": page, "student": page.student})
 
 

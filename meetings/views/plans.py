@@ -1,12 +1,13 @@
 """The finalized plan as its recipients see it: the link in their email, which records
 that they opened it, and the list of the plans delivered to them.
 
-A delivery is fetched through the recipient's own deliveries, so anyone else's is a 404 by
-construction."""
+A delivery is fetched through the access layer: the recipient's own copies, of students
+they still see; anyone else's is a 404."""
 
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from .. import access
 from ..services import distribution
 
 
@@ -16,12 +17,16 @@ def delivery_open(request, pk):
     SECA acknowledges the plan), then the download, which logs the access (300.614). A
     GET that records, as the issue asks of an emailed link; it is behind sign-in, so a
     mail scanner following links cannot acknowledge for the recipient."""
-    delivery = get_object_or_404(distribution.deliveries_received_by(request.user), pk=pk)
+    delivery = access.delivery_for(request.user, pk)
     distribution.plan_delivery_acknowledge(recipient=request.user, delivery=delivery)
     return redirect("plan_download", pk=delivery.plan_id)
 
 
 @require_GET
 def my_plans(request):
-    deliveries = list(distribution.deliveries_received_by(request.user))
+    deliveries = list(
+        access.deliveries(request.user)
+        .select_related("plan__meeting__student", "plan__meeting__school")
+        .order_by("-created_at", "-id")
+    )
     return render(request, "meetings/plans/my_plans.html", {"deliveries": deliveries})

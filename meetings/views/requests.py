@@ -1,81 +1,79 @@
 """SECA attendance requests, their decisions, SECA feedback and the meeting's papers.
 
-Every view fetches through an access queryset, so another school's or family's record is a
-404 by construction; state changes are POST only and go through meetings.attendance.
+Every view fetches through meetings/access.py, so another school's or family's record is a
+404 by construction and a known record without the right is a 403; the actions a page
+offers are access.allowed_actions(). State changes are POST only and go through the
+services.
 """
 
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from staff.models import Role, School, User
-from staff.services import DomainError, audit_record
+from staff.access import standing_of
+from staff.audit import audit_record
+from staff.models import Role, User
+from staff.services import DomainError
 
+from .. import access
+from ..access import Action
 from ..forms.attendance import ApproveForm, AttendanceRequestForm, DenyForm, FeedbackForm
-from ..models import AttendanceRequest, Invitation, Meeting, Notification, SecaFeedback
+from ..models import Invitation, Notification, SecaFeedback
 from ..queue import approval_queue as build_queue
-from ..queue import decision_context, requests_decidable_by
+from ..queue import decision_context
 from ..services import attendance
 from .scheduling import meeting_panel_context
 
 
-def _meeting_for(user, pk) -> Meeting:
-    return get_object_or_404(
-        Meeting.objects.visible_to(user).select_related(
-            "student__case_manager", "school", "scheduled_by"
-        ),
-        pk=pk,
-    )
-
-
-def _team_meeting_for(user, pk) -> Meeting:
-    """The meeting, for someone who may see the team's papers (requests and feedback)."""
-    return get_object_or_404(
-        Meeting.objects.team_visible_to(user).select_related(
-            "student__case_manager", "school", "scheduled_by"
-        ),
-        pk=pk,
-    )
+def _latest(requests, user):
+    """The person's own latest request among `requests`, or None."""
+    own = [r for r in requests if r.seca_id == user.pk]
+    return max(own, key=lambda r: (r.created_at, r.pk), default=None)
 
 
 def meeting_detail(request, pk):
-    meeting = _meeting_for(request.user, pk)
-    is_team = Meeting.objects.team_visible_to(request.user).filter(pk=meeting.pk).exists()
-    requests = meeting.requests.select_related("seca", "decided_by", "covered_by")
-    feedback = meeting.feedback.select_related("seca")
-    if is_team:
-        feedback = feedback.filter(submitted_at__isnull=False)
-    else:
-        # A SECA sees only their own request and feedback; a parent neither.
-        requests = requests.filter(seca=request.user)
-        feedback = feedback.filter(seca=request.user)
+    user = request.user
+    meeting = access.meeting_for(user, pk)
+    # What the person may read of the papers comes from the access layer: the school's
+    # staff every request and submitted feedback; a SECA their own; a parent neither.
+    requests = list(
+        access.requests(user)
+        .filter(meeting=meeting)
+        .select_related("meeting__student", "seca", "decided_by", "covered_by")
+    )
+    for req in requests:
+        req.actions = access.allowed_actions(req, user)
+    actions = access.allowed_actions(meeting, user, own_request=_latest(requests, user))
     audit_record(
-        actor=request.user,
+        actor=user,
         action="meeting.viewed",
         obj=meeting,
         school=meeting.school,
         student=meeting.student,
     )
+    papers = Action.VIEW_PAPERS in actions
     return render(
         request,
         "meetings/meeting_detail.html",
         {
             "meeting": meeting,
-            "is_team": is_team,
+            "actions": actions,
             "invitations": meeting.invitations.select_related("user"),
             "requests": requests,
-            "feedback_list": feedback,
-            "parent_wishes": meeting.parent_wishes.select_related("guardian") if is_team else [],
-            **meeting_panel_context(request.user, meeting, is_team=is_team),
+            "feedback_list": access.feedback(user).filter(meeting=meeting).select_related("seca"),
+            "parent_wishes": access.wishes(user).filter(meeting=meeting).select_related("guardian")
+            if papers
+            else [],
+            **meeting_panel_context(user, meeting, actions=actions),
         },
     )
 
 
 def meeting_packet(request, pk):
-    meeting = _team_meeting_for(request.user, pk)
+    meeting = access.meeting_for(request.user, pk, Action.VIEW_PAPERS)
     audit_record(
         actor=request.user,
         action="meeting.packet_printed",
@@ -99,16 +97,8 @@ def meeting_packet(request, pk):
     )
 
 
-def _seca_meeting_for(user, pk) -> Meeting:
-    """The meeting, for a SECA assigned to its student this year; anyone else gets a 404."""
-    meeting = _meeting_for(user, pk)
-    if not attendance.is_assigned_seca(seca=user, student=meeting.student):
-        raise Http404
-    return meeting
-
-
 def request_create(request, pk):
-    meeting = _seca_meeting_for(request.user, pk)
+    meeting = access.meeting_for(request.user, pk, Action.REQUEST)
     form = AttendanceRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -130,7 +120,7 @@ def request_create(request, pk):
 
 @require_POST
 def request_withdraw(request, pk):
-    req = get_object_or_404(AttendanceRequest.objects.filter(seca=request.user), pk=pk)
+    req = access.request_for(request.user, pk, Action.WITHDRAW)
     try:
         attendance.attendance_request_withdraw(seca=request.user, attendance_request=req)
     except DomainError as error:
@@ -141,7 +131,7 @@ def request_withdraw(request, pk):
 
 
 def feedback_edit(request, pk):
-    meeting = _seca_meeting_for(request.user, pk)
+    meeting = access.meeting_for(request.user, pk, Action.GIVE_FEEDBACK)
     feedback = SecaFeedback.objects.filter(meeting=meeting, seca=request.user).first()
     attendance_request = (
         meeting.requests.filter(seca=request.user)
@@ -154,7 +144,7 @@ def feedback_edit(request, pk):
         .values_list("attended", flat=True)
         .first()
     )
-    editable = meeting.state == Meeting.State.SCHEDULED and not meeting.has_started
+    editable = Action.GIVE_FEEDBACK in access.allowed_actions(meeting, request.user)
     form = FeedbackForm(request.POST or None, instance=feedback)
     if request.method == "POST" and form.is_valid():
         submit = "submit" in request.POST
@@ -193,7 +183,7 @@ def feedback_edit(request, pk):
 
 
 def approval_queue(request):
-    if not School.objects.where_approver(request.user).exists():
+    if not standing_of(request.user).approver_at:
         raise Http404
     return render(
         request, "meetings/approval_queue.html", {"items": build_queue(approver=request.user)}
@@ -201,10 +191,18 @@ def approval_queue(request):
 
 
 def request_decide(request, pk):
-    req = get_object_or_404(requests_decidable_by(request.user), pk=pk)
+    req = access.request_for(request.user, pk, Action.DECIDE)
+    if request.method == "GET":
+        audit_record(
+            actor=request.user,
+            action="request.decision_viewed",
+            obj=req,
+            school=req.meeting.school,
+            student=req.meeting.student,
+        )
     (item,) = decision_context([req])
     staff = (
-        User.objects.staff_of(req.meeting.school)
+        User.objects.staff_of(req.meeting.student.school)
         .exclude(pk=req.seca_id)
         .filter(roles__kind=Role.Kind.SECA)
         .distinct()
@@ -239,9 +237,7 @@ def request_decide(request, pk):
             "item": item,
             "approve_form": approve_form,
             "deny_form": deny_form,
-            "decidable": req.meeting.state == Meeting.State.SCHEDULED
-            and not req.meeting.has_started
-            and req.status in ("pending", "approved", "denied"),
+            "decidable": Action.DECIDE in access.allowed_actions(req, request.user),
         },
         status=400 if request.method == "POST" else 200,
     )

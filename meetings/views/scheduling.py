@@ -1,9 +1,9 @@
 """The case manager's pages: the caseload, scheduling a meeting (with a preview of
 conflicts), moving or cancelling it, contact attempts, attendance and the finalized plan.
 
-Every view fetches through an access queryset (students_schedulable_by,
-meetings_managed_by, plans_downloadable_by), so another school's record is a 404 by
-construction; state changes are POST only and go through the services.
+Every view fetches through the access layer (staff/access.py, meetings/access.py), so
+another school's record is a 404 and a known one without the right a 403; state changes
+are POST only and go through the services.
 """
 
 import dataclasses
@@ -13,16 +13,21 @@ from django.conf import settings
 from django.contrib import messages
 from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from staff.models import Role, Student
+from staff import access as staff_access
+from staff.access import Right
+from staff.audit import audit_students_viewed
+from staff.models import Student
 from staff.services import DomainError
 
+from .. import access
+from ..access import Action
 from ..forms.scheduling import (
     CaseloadFilterForm,
     ContactAttemptForm,
@@ -32,7 +37,7 @@ from ..forms.scheduling import (
     MeetingScheduleForm,
     PlanUploadForm,
 )
-from ..models import Meeting, Plan
+from ..models import Meeting
 from ..selectors import DUE_SOON
 from ..services import plans, scheduling, scheduling_checks
 
@@ -40,16 +45,6 @@ from ..services import plans, scheduling, scheduling_checks
 def _posted(request, data):
     """The submitted data of a POST, even when empty (no box ticked), else None."""
     return data if request.method == "POST" else None
-
-
-def _managed_meeting_for(user, pk) -> Meeting:
-    """The meeting, for a case manager or principal of its school or its scheduler."""
-    return get_object_or_404(
-        scheduling.meetings_managed_by(user).select_related(
-            "student__case_manager", "school", "scheduled_by"
-        ),
-        pk=pk,
-    )
 
 
 # --- The caseload ---------------------------------------------------------------------
@@ -75,8 +70,7 @@ def caseload_for(*, case_manager, now, sort: str = "annual", show: str = "all") 
         student=OuterRef("pk"), state=Meeting.State.SCHEDULED, starts_at__gte=now
     ).order_by("starts_at", "pk")
     students = (
-        scheduling.students_schedulable_by(case_manager)
-        .filter(case_manager=case_manager)
+        staff_access.caseload(case_manager)
         .select_related("school")
         .annotate(
             annual_review_overdue=flag(Q(annual_review_due__lt=today)),
@@ -103,19 +97,19 @@ def caseload_for(*, case_manager, now, sort: str = "annual", show: str = "all") 
 
 
 def caseload(request):
-    if not Role.objects.filter(user=request.user, kind=Role.Kind.CASE_MANAGER).exists():
+    if not staff_access.standing_of(request.user).case_manager_at:
         raise Http404
     form = CaseloadFilterForm(request.GET)
     form.is_valid()
     sort = form.cleaned_data.get("sort") or "annual"
     show = form.cleaned_data.get("show") or "all"
+    students = caseload_for(case_manager=request.user, now=timezone.now(), sort=sort, show=show)
+    audit_students_viewed(actor=request.user, action="caseload.viewed", students=students)
     return render(
         request,
         "meetings/scheduling/caseload.html",
         {
-            "students": caseload_for(
-                case_manager=request.user, now=timezone.now(), sort=sort, show=show
-            ),
+            "students": students,
             "sort": sort,
             "show": show,
             "sorts": CaseloadFilterForm.SORTS,
@@ -173,9 +167,11 @@ def _schedule_preview(form, student) -> SchedulePreview:
 
 
 def meeting_schedule(request, pk):
-    student = get_object_or_404(
-        scheduling.students_schedulable_by(request.user).select_related("school", "case_manager"),
-        pk=pk,
+    student = staff_access.student_for(
+        request.user,
+        pk,
+        Right.MANAGE,
+        queryset=Student.objects.select_related("case_manager"),
     )
     team = scheduling_checks.team_candidates(student=student, actor=request.user)
     form = MeetingScheduleForm(
@@ -221,7 +217,7 @@ def meeting_schedule(request, pk):
 
 
 def meeting_reschedule(request, pk):
-    meeting = _managed_meeting_for(request.user, pk)
+    meeting = access.meeting_for(request.user, pk, Action.RESCHEDULE)
     minutes = int((meeting.ends_at - meeting.starts_at).total_seconds() // 60)
     form = MeetingRescheduleForm(
         _posted(request, request.POST),
@@ -250,7 +246,7 @@ def meeting_reschedule(request, pk):
 
 
 def meeting_cancel(request, pk):
-    meeting = _managed_meeting_for(request.user, pk)
+    meeting = access.meeting_for(request.user, pk, Action.CANCEL)
     form = MeetingCancelForm(_posted(request, request.POST))
     if request.method == "POST" and form.is_valid():
         try:
@@ -268,7 +264,7 @@ def meeting_cancel(request, pk):
 
 
 def contact_attempt_add(request, pk):
-    meeting = _managed_meeting_for(request.user, pk)
+    meeting = access.meeting_for(request.user, pk, Action.LOG_CONTACT)
     form = ContactAttemptForm(
         _posted(request, request.POST),
         tz=meeting.school.tzinfo,
@@ -286,7 +282,7 @@ def contact_attempt_add(request, pk):
 
 
 def meeting_held(request, pk):
-    meeting = _managed_meeting_for(request.user, pk)
+    meeting = access.meeting_for(request.user, pk, Action.HOLD)
     invitations = list(meeting.invitations.all())
     form = MeetingHeldForm(
         _posted(request, request.POST),
@@ -325,7 +321,7 @@ def _meeting_form(request, meeting, form, action):
 
 
 def plan_upload(request, pk):
-    meeting = _managed_meeting_for(request.user, pk)
+    meeting = access.meeting_for(request.user, pk, Action.UPLOAD_PLAN)
     form = PlanUploadForm(_posted(request, request.POST), _posted(request, request.FILES))
     if request.method == "POST" and form.is_valid():
         try:
@@ -346,9 +342,7 @@ def plan_upload(request, pk):
 
 @require_POST
 def plan_finalize(request, pk):
-    plan = get_object_or_404(
-        Plan.objects.filter(meeting__in=scheduling.meetings_managed_by(request.user)), pk=pk
-    )
+    plan = access.plan_for(request.user, pk, Action.FINALIZE)
     try:
         plan = plans.plan_finalize(actor=request.user, plan=plan)
     except DomainError as error:
@@ -363,12 +357,7 @@ def plan_finalize(request, pk):
 
 
 def plan_download(request, pk):
-    plan = get_object_or_404(
-        plans.plans_downloadable_by(request.user).select_related(
-            "meeting__student", "meeting__school"
-        ),
-        pk=pk,
-    )
+    plan = access.plan_for(request.user, pk, Action.DOWNLOAD)
     try:
         handle = plan.file.open("rb")
     except FileNotFoundError:
@@ -389,18 +378,27 @@ def plan_download(request, pk):
 # --- The panel on the meeting page ----------------------------------------------------------
 
 
-def meeting_panel_context(user, meeting: Meeting, *, is_team: bool) -> dict:
-    """What the meeting page's scheduling panel shows: to the team, the notices sent and
-    the parents' answers, the contact attempts and the plans, with the case manager's
-    actions to those who manage the meeting; to others, the plans they may download.
-    Querysets, evaluated once by the template: a fixed number of queries (five at most)."""
-    downloadable = plans.plans_downloadable_by(user).filter(meeting=meeting)
-    if not is_team:
-        return {"panel_plans": downloadable.filter(finalized_at__isnull=False)}
+def meeting_panel_context(user, meeting: Meeting, *, actions) -> dict:
+    """What the meeting page's scheduling panel shows: to the school's staff, the notices
+    sent and the parents' answers, the contact attempts and every plan; to others, the
+    finalized plans they may download. The actions offered come from `actions`
+    (access.allowed_actions). Querysets, evaluated once by the template: a fixed number of
+    queries (four at most)."""
+    downloadable = list(
+        access.plans(user)
+        .filter(meeting=meeting)
+        .select_related("uploaded_by")
+        .order_by("-version")
+    )
+    for index, plan in enumerate(downloadable):
+        plan.meeting = meeting
+        plan.is_latest = index == 0
+        plan.actions = access.allowed_actions(plan, user)
+    if Action.VIEW_PAPERS not in actions:
+        return {"panel_plans": [plan for plan in downloadable if plan.finalized_at]}
     return {
-        "can_manage": scheduling.meetings_managed_by(user).filter(pk=meeting.pk).exists(),
         "notices": meeting.notices.select_related("guardian"),
         "notice_responses": meeting.responses.select_related("guardian"),
         "contact_attempts": meeting.contact_attempts.select_related("made_by"),
-        "panel_plans": downloadable.select_related("uploaded_by").order_by("-version"),
+        "panel_plans": downloadable,
     }

@@ -156,6 +156,9 @@ class Command(BaseCommand):
         self.stdout.write(f"\n{'email':<32} {'role':<46} password")
         for local, role in LOGINS.items():
             self.stdout.write(f"{local + '@' + DOMAIN:<32} {role:<46} {PASSWORD}")
+        self.stdout.write(
+            f"admin@{DOMAIN} sets up two-step sign-in (an authenticator app) at first sign-in."
+        )
         c, ieps = demo.count, sum(row[4] for row in SCHOOLS)
         self.stdout.write(
             f"\nDemo district loaded: {c['School']} schools, {len(STAFF)} staff, "

@@ -1,0 +1,327 @@
+"""Who may see and do what with a meeting and what hangs on it: requests, feedback,
+notices, plans and their deliveries. Built on staff/access.py: a right on the meeting is a
+right on its student, held through a current relationship, at the student's current school
+(a student who moves takes their meetings to the new school). An invitation grants nothing.
+
+For each kind of object: a queryset of what a person may see, a fetch-and-check helper
+(`<object>_for(user, pk, action)`: 404 for what they may not see, 403 for a known object
+and a missing right, both recorded in the audit trail), and `allowed_actions(obj, user)`,
+which joins the person's rights with the state machines of meetings/models.py. Views,
+templates, services and selectors all ask here; none keeps a rule of its own.
+"""
+
+import enum
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from staff.access import Right, fetch_or_refuse, standing_of
+from staff.services import DomainError
+
+from .models import (
+    MEETING_TRANSITIONS,
+    REQUEST_TRANSITIONS,
+    AttendanceRequest,
+    Meeting,
+    ParentWish,
+    Plan,
+    PlanDelivery,
+    SecaFeedback,
+)
+
+
+class Action(enum.StrEnum):
+    # Meetings
+    VIEW = "view"
+    VIEW_PAPERS = "view_papers"  # every request, decision and feedback; the packet
+    RESCHEDULE = "reschedule"
+    CANCEL = "cancel"
+    HOLD = "hold"  # record that it was held, and who attended
+    LOG_CONTACT = "log_contact"
+    UPLOAD_PLAN = "upload_plan"
+    REQUEST = "request"  # a SECA asks to attend
+    GIVE_FEEDBACK = "give_feedback"
+    READ_NOTICE = "read_notice"
+    ANSWER_NOTICE = "answer_notice"  # the parent's answer and wish about the SECA
+    VIEW_ACCESS_LOG = "view_access_log"  # of the meeting's student (34 CFR 300.614)
+    # Requests
+    WITHDRAW = "withdraw"
+    DECIDE = "decide"
+    # Plans
+    DOWNLOAD = "download"
+    FINALIZE = "finalize"
+
+
+def _in(action):
+    return lambda meeting: meeting.state in MEETING_TRANSITIONS[action]
+
+
+def _always(meeting):
+    return True
+
+
+# Meeting actions: (the rights that allow it, any one; whether the meeting's state allows it
+# now). The states come from MEETING_TRANSITIONS; what is taken "until the meeting starts"
+# from Meeting.is_open.
+MEETING_ACTIONS = {
+    Action.VIEW: ({Right.VIEW}, _always),
+    Action.VIEW_PAPERS: ({Right.VIEW_RECORDS}, _always),
+    Action.RESCHEDULE: ({Right.MANAGE}, _in("reschedule")),
+    Action.CANCEL: ({Right.MANAGE}, _in("cancel")),
+    Action.HOLD: (
+        {Right.MANAGE},
+        lambda m: _in("hold")(m) and (m.state == Meeting.State.HELD or m.has_started),
+    ),
+    Action.LOG_CONTACT: ({Right.MANAGE}, lambda m: m.state != Meeting.State.CANCELLED),
+    Action.UPLOAD_PLAN: ({Right.MANAGE}, lambda m: m.state == Meeting.State.HELD),
+    Action.REQUEST: ({Right.SUPPORT}, lambda m: m.is_open),
+    Action.GIVE_FEEDBACK: ({Right.SUPPORT}, lambda m: m.is_open),
+    Action.READ_NOTICE: ({Right.GUARDIAN, Right.VIEW_RECORDS}, _always),
+    Action.ANSWER_NOTICE: ({Right.GUARDIAN}, lambda m: m.is_open),
+    Action.VIEW_ACCESS_LOG: ({Right.VIEW_ACCESS_LOG}, _always),
+}
+
+# What refuses an action a person has no right to, as a service says it.
+REFUSALS = {
+    Action.RESCHEDULE: _("Only the student's case manager or the principal can do this."),
+    Action.CANCEL: _("Only the student's case manager or the principal can do this."),
+    Action.HOLD: _("Only the student's case manager or the principal can do this."),
+    Action.LOG_CONTACT: _("Only the student's case manager or the principal can do this."),
+    Action.UPLOAD_PLAN: _("Only the student's case manager or the principal can do this."),
+    Action.FINALIZE: _("Only the student's case manager or the principal can do this."),
+    Action.REQUEST: _("You can only ask to attend meetings of students you support."),
+    Action.GIVE_FEEDBACK: _("You can only give feedback on students you support."),
+    Action.ANSWER_NOTICE: _("Only a parent or guardian of this student can answer."),
+    Action.WITHDRAW: _("Only the SECA who asked can withdraw this request."),
+    Action.DECIDE: _("Only the principal or a designee of this school can decide."),
+}
+
+
+# --- Rights on one object -------------------------------------------------------------------
+
+
+def rights_on(user, obj) -> frozenset:
+    """The person's rights on the student a meeting, request, plan or delivery is about.
+    The object must come with its student (select_related): no query."""
+    return standing_of(user).rights_on(_student_of(obj))
+
+
+def _student_of(obj):
+    if isinstance(obj, Meeting):
+        return obj.student
+    if isinstance(obj, AttendanceRequest | Plan):
+        return obj.meeting.student
+    if isinstance(obj, PlanDelivery):
+        return obj.plan.meeting.student
+    raise TypeError(f"No access rules for {type(obj).__name__}")
+
+
+def _may(user, rights, action, obj) -> bool:
+    """The role part of an action, regardless of state."""
+    if isinstance(obj, Meeting):
+        return bool(MEETING_ACTIONS[action][0] & rights)
+    if isinstance(obj, AttendanceRequest):
+        if action == Action.WITHDRAW:
+            return Right.SUPPORT in rights and obj.seca_id == user.pk
+        if action == Action.DECIDE:
+            return Right.DECIDE in rights
+        if action == Action.VIEW:
+            return bool({Right.VIEW_RECORDS, Right.DECIDE} & rights) or (
+                Right.SUPPORT in rights and obj.seca_id == user.pk
+            )
+    if isinstance(obj, Plan):
+        if action == Action.FINALIZE:
+            return Right.MANAGE in rights
+        if action == Action.DOWNLOAD:
+            return Right.VIEW_RECORDS in rights or (
+                Right.VIEW in rights and obj.finalized_at is not None
+            )
+    return False
+
+
+def _state_allows(action, obj) -> bool:
+    if isinstance(obj, Meeting):
+        return MEETING_ACTIONS[action][1](obj)
+    if isinstance(obj, AttendanceRequest):
+        transitions = {
+            Action.WITHDRAW: ("withdraw",),
+            Action.DECIDE: ("approve", "deny"),
+        }.get(action)
+        if transitions is None:
+            return True
+        return obj.meeting.is_open and any(
+            obj.status in REQUEST_TRANSITIONS[name] for name in transitions
+        )
+    if isinstance(obj, Plan):
+        if action == Action.FINALIZE:
+            return obj.finalized_at is None and getattr(obj, "is_latest", True)
+        return True
+    return False
+
+
+def may(user, action: Action, obj) -> bool:
+    """Whether the person holds the right for this action on this object (its state aside)."""
+    return _may(user, rights_on(user, obj), action, obj)
+
+
+def allowed_actions(obj, user, *, own_request: AttendanceRequest | None = None) -> frozenset:
+    """The actions this person may take on this object now: their rights joined with the
+    object's state. Pages offer exactly these. For a SECA's view of a meeting, pass their
+    latest request: while it stands they withdraw it or give feedback, not ask again."""
+    rights = rights_on(user, obj)
+    candidates = MEETING_ACTIONS if isinstance(obj, Meeting) else Action
+    allowed = {
+        action
+        for action in candidates
+        if _may(user, rights, action, obj) and _state_allows(action, obj)
+    }
+    if (
+        isinstance(obj, Meeting)
+        and own_request is not None
+        and own_request.status in AttendanceRequest.STANDING_STATUSES
+    ):
+        allowed.discard(Action.REQUEST)
+    return frozenset(allowed)
+
+
+def check(user, action: Action, obj) -> None:
+    """For services: refuse with a message when the person lacks the right. The state is
+    the service's to check, against the same transition tables, with its own message."""
+    if not may(user, action, obj):
+        raise DomainError(str(REFUSALS.get(action, _("You cannot do this."))))
+
+
+# --- Querysets ------------------------------------------------------------------------------
+
+
+def meetings(user, right: Right = Right.VIEW):
+    """Meetings of the students on which this person holds `right`."""
+    return Meeting.objects.filter(standing_of(user).filter_for(right, prefix="student__"))
+
+
+def requests(user):
+    """Requests this person may see: all of their students' for the school's staff and the
+    approvers; a SECA their own, while they support the student."""
+    standing = standing_of(user)
+    return AttendanceRequest.objects.filter(
+        standing.filter_for(Right.VIEW_RECORDS, prefix="meeting__student__")
+        | standing.filter_for(Right.DECIDE, prefix="meeting__student__")
+        | (standing.filter_for(Right.SUPPORT, prefix="meeting__student__") & Q(seca=user))
+    )
+
+
+def decidable_requests(user):
+    """Requests of the students whose school this person decides for (principal, designee)."""
+    return AttendanceRequest.objects.filter(
+        standing_of(user).filter_for(Right.DECIDE, prefix="meeting__student__")
+    )
+
+
+def feedback(user):
+    """SECA feedback this person may read: what was submitted, for the school's staff; a
+    SECA's own, drafts included, while they support the student."""
+    standing = standing_of(user)
+    return SecaFeedback.objects.filter(
+        (
+            standing.filter_for(Right.VIEW_RECORDS, prefix="meeting__student__")
+            & Q(submitted_at__isnull=False)
+        )
+        | (standing.filter_for(Right.SUPPORT, prefix="meeting__student__") & Q(seca=user))
+    )
+
+
+def wishes(user):
+    """Parents' wishes about the SECA: all of them for the school's staff and the approvers
+    (contract: a reason to deny); a guardian sees their own."""
+    standing = standing_of(user)
+    return ParentWish.objects.filter(
+        standing.filter_for(Right.VIEW_RECORDS, prefix="meeting__student__")
+        | standing.filter_for(Right.DECIDE, prefix="meeting__student__")
+        | (
+            standing.filter_for(Right.GUARDIAN, prefix="meeting__student__")
+            & Q(guardian__user=user)
+        )
+    )
+
+
+def plans(user):
+    """Plans this person may download: any version for the school's staff; once finalized,
+    for everyone who sees the student (their guardians, their SECAs this year: 34 CFR
+    300.322(f), 300.323(d))."""
+    standing = standing_of(user)
+    return Plan.objects.filter(
+        standing.filter_for(Right.VIEW_RECORDS, prefix="meeting__student__")
+        | (
+            standing.filter_for(Right.VIEW, prefix="meeting__student__")
+            & Q(finalized_at__isnull=False)
+        )
+    )
+
+
+def deliveries(user):
+    """Copies of finalized plans sent to this person, of students they still see."""
+    return PlanDelivery.objects.filter(
+        standing_of(user).filter_for(Right.VIEW, prefix="plan__meeting__student__"),
+        recipient=user,
+        plan__finalized_at__isnull=False,
+    )
+
+
+# --- Fetch and check ------------------------------------------------------------------------
+
+MEETING_RELATED = ("student__school", "student__case_manager", "school", "scheduled_by")
+
+
+def _fetch(user, queryset, pk, action):
+    return fetch_or_refuse(
+        user,
+        queryset,
+        pk,
+        allowed=lambda found: may(user, action, found),
+        action=f"{queryset.model._meta.model_name}.{action}",
+        student_of=_student_of,
+    )
+
+
+def meeting_for(user, pk, action: Action = Action.VIEW, *, queryset=None) -> Meeting:
+    """The meeting, for someone who may take `action` on it (whatever its state).
+    `queryset` narrows or annotates the meetings looked in."""
+    base = queryset if queryset is not None else Meeting.objects.all()
+    visible = base.filter(standing_of(user).filter_for(Right.VIEW, prefix="student__"))
+    return _fetch(user, visible.select_related(*MEETING_RELATED), pk, action)
+
+
+def request_for(user, pk, action: Action = Action.VIEW) -> AttendanceRequest:
+    queryset = requests(user).select_related(
+        "meeting__student__school", "meeting__school", "seca", "decided_by", "covered_by"
+    )
+    return _fetch(user, queryset, pk, action)
+
+
+def plan_for(user, pk, action: Action = Action.DOWNLOAD) -> Plan:
+    queryset = (plans(user) if action == Action.DOWNLOAD else meeting_plans(user)).select_related(
+        "meeting__student__school", "meeting__school"
+    )
+    return _fetch(user, queryset, pk, action)
+
+
+def meeting_plans(user):
+    """Every plan of the meetings this person sees, to be checked per action."""
+    return Plan.objects.filter(
+        standing_of(user).filter_for(Right.VIEW, prefix="meeting__student__")
+    )
+
+
+def delivery_for(user, pk) -> PlanDelivery:
+    """A copy sent to this person, of a student they still see; anyone else's is a 404."""
+    queryset = deliveries(user).select_related(
+        "plan__meeting__student__school", "plan__meeting__school"
+    )
+    return fetch_or_refuse(
+        user,
+        queryset,
+        pk,
+        allowed=lambda found: True,
+        action="plandelivery.open",
+        student_of=_student_of,
+    )

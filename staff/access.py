@@ -1,0 +1,380 @@
+"""Who may see and do what with a student's records: every rule in one place.
+
+Rights come only from a person's *current* relationships to the student, read once per
+request into a `Standing`:
+- a role at the student's **current** school (the records follow a student who moves:
+  the new school governs them, the old one keeps nothing; README "Access");
+- this year's SECA assignment to the student, until it ends;
+- being the student's case manager (with that role at the student's school);
+- being a guardian of the student;
+- a principal's designation, while the designee still holds an eligible role there.
+An invitation to a meeting says who is asked to attend: it grants nothing.
+
+Each right is granted by rows of one table, `Standing.grants()`; the Python check
+(`rights_on`) and the database filter (`filter_for`) are both read from those rows, so
+they cannot disagree. meetings/access.py builds the meeting-level actions on these rights.
+"""
+
+import dataclasses
+import enum
+from functools import cached_property
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import CharField, Q, Value
+from django.http import Http404
+
+from .audit import audit_record
+from .models import (
+    DESIGNEE_KINDS,
+    SCHOOL_STAFF_KINDS,
+    Assignment,
+    Designation,
+    Guardian,
+    Role,
+    School,
+    Student,
+    User,
+)
+
+
+class Right(enum.StrEnum):
+    # The student's pages: their team and meetings, the finalized plan.
+    VIEW = "view"
+    # The school's side of the record: every request and decision, SECA feedback, the
+    # parents' answers, contact attempts, draft plans, the packet (staff of the school).
+    VIEW_RECORDS = "view_records"
+    # Schedule and run the student's meetings, invite the guardians, upload the plan.
+    MANAGE = "manage"
+    # Decide SECA requests to attend (contract: the principal or a designee).
+    DECIDE = "decide"
+    # Ask to attend, give feedback (the student's SECA this year).
+    SUPPORT = "support"
+    # The parent's side: notices, answers, wishes about the SECA.
+    GUARDIAN = "guardian"
+    # Who looked at the record (34 CFR 300.614).
+    VIEW_ACCESS_LOG = "view_access_log"
+
+
+ALL = frozenset(Right)
+
+
+@dataclasses.dataclass(frozen=True)
+class Grant:
+    """Rights held on every student of `schools`, on the students in `students`, on the
+    students whose case manager is the person at `caseload_schools`, or on all students."""
+
+    rights: frozenset
+    schools: frozenset = frozenset()
+    students: frozenset = frozenset()
+    caseload_schools: frozenset = frozenset()
+    everywhere: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.schools or self.students or self.caseload_schools)
+
+    def covers(self, student: Student, user_id: int) -> bool:
+        return (
+            self.everywhere
+            or student.school_id in self.schools
+            or student.pk in self.students
+            or (student.case_manager_id == user_id and student.school_id in self.caseload_schools)
+        )
+
+    def q(self, prefix: str, user_id: int) -> Q:
+        if self.everywhere:
+            # Not Q(): an empty Q vanishes when OR-ed with another, and "everything" with it.
+            return Q(**{f"{prefix}pk__isnull": False})
+        q = Q(pk__in=[])
+        if self.schools:
+            q |= Q(**{f"{prefix}school_id__in": sorted(self.schools)})
+        if self.students:
+            key = f"{prefix}pk__in" if prefix else "pk__in"
+            q |= Q(**{key: sorted(self.students)})
+        if self.caseload_schools:
+            q |= Q(
+                **{
+                    f"{prefix}case_manager_id": user_id,
+                    f"{prefix}school_id__in": sorted(self.caseload_schools),
+                }
+            )
+        return q
+
+
+@dataclasses.dataclass(frozen=True)
+class Standing:
+    """A person's current relationships, read in one query (see `standing_of`)."""
+
+    user_id: int | None = None
+    district_admin: bool = False
+    roles: frozenset = frozenset()  # (kind, school id)
+    designated_at: frozenset = frozenset()  # school ids, as named by the principal
+    seca_of: frozenset = frozenset()  # student ids: this year's SECA assignments
+    guardian_of: frozenset = frozenset()  # student ids
+
+    def schools_with(self, *kinds) -> frozenset:
+        return frozenset(school for kind, school in self.roles if kind in kinds)
+
+    @cached_property
+    def staff_schools(self) -> frozenset:
+        return self.schools_with(*SCHOOL_STAFF_KINDS)
+
+    @cached_property
+    def principal_of(self) -> frozenset:
+        return self.schools_with(Role.Kind.PRINCIPAL)
+
+    @cached_property
+    def approver_at(self) -> frozenset:
+        # Contract: the principal, or a designee who still holds an assistant principal or
+        # case manager role at that school (the same rule as `approvers`, below).
+        return self.principal_of | (self.designated_at & self.schools_with(*DESIGNEE_KINDS))
+
+    @cached_property
+    def case_manager_at(self) -> frozenset:
+        return self.schools_with(Role.Kind.CASE_MANAGER)
+
+    @cached_property
+    def leader_of(self) -> frozenset:
+        """Schools this person leads: as principal or assistant principal."""
+        return self.schools_with(Role.Kind.PRINCIPAL, Role.Kind.ASSISTANT_PRINCIPAL)
+
+    @cached_property
+    def is_seca(self) -> bool:
+        return bool(self.schools_with(Role.Kind.SECA))
+
+    @cached_property
+    def is_employee(self) -> bool:
+        return bool(self.roles)
+
+    def grants(self) -> list[Grant]:
+        """Every right, and where it comes from. The one table of student access."""
+        return [
+            Grant(
+                frozenset({Right.VIEW, Right.VIEW_RECORDS, Right.VIEW_ACCESS_LOG}),
+                everywhere=self.district_admin,
+            ),
+            Grant(frozenset({Right.VIEW, Right.VIEW_RECORDS}), schools=self.staff_schools),
+            Grant(frozenset({Right.MANAGE, Right.VIEW_ACCESS_LOG}), schools=self.principal_of),
+            Grant(
+                frozenset({Right.MANAGE, Right.VIEW_ACCESS_LOG}),
+                caseload_schools=self.case_manager_at,
+            ),
+            Grant(frozenset({Right.DECIDE}), schools=self.approver_at),
+            Grant(frozenset({Right.VIEW, Right.SUPPORT}), students=self.seca_of),
+            Grant(
+                frozenset({Right.VIEW, Right.GUARDIAN, Right.VIEW_ACCESS_LOG}),
+                students=self.guardian_of,
+            ),
+        ]
+
+    def rights_on(self, student: Student) -> frozenset:
+        """The rights this person holds on this student (its school_id, case_manager_id
+        and pk are read; no query)."""
+        if self.user_id is None:
+            return frozenset()
+        held = set()
+        for grant in self.grants():
+            if grant.covers(student, self.user_id):
+                held |= grant.rights
+        return frozenset(held)
+
+    def filter_for(self, right: Right, prefix: str = "") -> Q:
+        """A filter of the students (or, with prefix "student__", of rows hanging on a
+        student) on which this person holds `right`. Literal id lists, no subquery: the
+        database uses its indexes and plans for the person's own handful of rows."""
+        if self.user_id is None:
+            return Q(pk__in=[])
+        q = Q(pk__in=[])
+        for grant in self.grants():
+            if right in grant.rights and (grant.everywhere or not grant.is_empty):
+                q |= grant.q(prefix, self.user_id)
+        return q
+
+    def caseload_filter(self, prefix: str = "") -> Q:
+        """The students whose case manager this person is, at a school where they hold the
+        role: their caseload."""
+        return Grant(frozenset(), caseload_schools=self.case_manager_at).q(prefix, self.user_id)
+
+
+NOBODY = Standing()
+
+
+def _read_standing(user: User) -> Standing:
+    """Roles, designations, this year's SECA assignments and guardianships: one query (a
+    UNION ALL of four small index reads)."""
+    text = CharField()
+    roles = Role.objects.filter(user=user).values_list(
+        Value("role", output_field=text), "kind", "school_id"
+    )
+    designations = Designation.objects.filter(designee=user).values_list(
+        Value("designee", output_field=text), Value("", output_field=text), "school_id"
+    )
+    assignments = (
+        Assignment.objects.current()
+        .filter(staff=user, kind=Assignment.Kind.SECA)
+        .values_list(Value("seca", output_field=text), Value("", output_field=text), "student_id")
+    )
+    children = (
+        Guardian.objects.filter(user=user)
+        .order_by()
+        .values_list(
+            Value("guardian", output_field=text), Value("", output_field=text), "student_id"
+        )
+    )
+    rows = list(roles.order_by().union(designations, assignments, children, all=True))
+    by_source: dict[str, set] = {"role": set(), "designee": set(), "seca": set(), "guardian": set()}
+    for source, kind, key in rows:
+        by_source[source].add((kind, key) if source == "role" else key)
+    return Standing(
+        user_id=user.pk,
+        district_admin=any(kind == Role.Kind.DISTRICT_ADMIN for kind, _ in by_source["role"]),
+        roles=frozenset(by_source["role"]),
+        designated_at=frozenset(by_source["designee"]),
+        seca_of=frozenset(by_source["seca"]),
+        guardian_of=frozenset(by_source["guardian"]),
+    )
+
+
+def standing_of(user) -> Standing:
+    """The person's standing, read once and kept on the user object for the rest of the
+    request (request.user is a new object on every request, so it is never stale there).
+    Anonymous and deactivated people have none."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NOBODY
+    cached = user.__dict__.get("_standing")
+    if cached is None:
+        cached = user.__dict__["_standing"] = _read_standing(user)
+    return cached
+
+
+def forget_standing(user) -> None:
+    """Drop the remembered standing, after a change to this person's relationships."""
+    if user is not None:
+        user.__dict__.pop("_standing", None)
+
+
+# --- Querysets ------------------------------------------------------------------------------
+
+
+def students(user, right: Right = Right.VIEW):
+    """The students on which this person holds `right`."""
+    return Student.objects.filter(standing_of(user).filter_for(right))
+
+
+def caseload(user):
+    """The students whose case manager this person is (at a school where they hold the
+    role)."""
+    return Student.objects.filter(standing_of(user).caseload_filter())
+
+
+def schools(user, *, right: str = "view"):
+    """Schools as a subject: "view" (staff and district administrators), "name_designees"
+    (the principal), "view_access_list" (the school's leaders, district administrators)."""
+    standing = standing_of(user)
+    if right == "name_designees":
+        ids = standing.principal_of
+    elif right == "view_access_list":
+        if standing.district_admin:
+            return School.objects.all()
+        ids = standing.leader_of
+    else:
+        if standing.district_admin:
+            return School.objects.all()
+        ids = standing.staff_schools | standing.schools_with(Role.Kind.SECA)
+    return School.objects.filter(pk__in=sorted(ids))
+
+
+# --- Fetch and check ------------------------------------------------------------------------
+
+
+def refuse(user, *, obj, student: Student | None, action: str) -> None:
+    """Record an attempt on an existing record the person may not see or act on (34 CFR
+    300.614: the log shows refused attempts too)."""
+    audit_record(
+        actor=user,
+        action=f"denied.{action}",
+        obj=obj,
+        school=student.school if student else None,
+        student=student,
+        denied=True,
+    )
+
+
+def fetch_or_refuse(user, queryset, pk, *, allowed, action: str, student_of):
+    """The object `pk` of `queryset` (what the person may see), if `allowed(found)`.
+    Not found there: a 404, and when the record exists, the attempt is recorded; found but
+    not allowed: recorded, and a 403. `student_of` names the student a record is about."""
+    found = queryset.filter(pk=pk).first()
+    if found is not None and allowed(found):
+        return found
+    existing = found or queryset.model._default_manager.filter(pk=pk).first()
+    if existing is not None:
+        refuse(user, obj=existing, student=student_of(existing), action=action)
+    if found is None:
+        raise Http404
+    raise PermissionDenied
+
+
+def student_for(user, pk, right: Right = Right.VIEW, *, queryset=None) -> Student:
+    """The student, for someone holding `right` on them. A student they may not see at
+    all is a 404; one they see but may not act on this way is a 403. Both are recorded."""
+    standing = standing_of(user)
+    visible = (queryset if queryset is not None else Student.objects.all()).filter(
+        standing.filter_for(Right.VIEW)
+    )
+    return fetch_or_refuse(
+        user,
+        visible.select_related("school"),
+        pk,
+        allowed=lambda student: right in standing.rights_on(student),
+        action=f"student.{right}",
+        student_of=lambda student: student,
+    )
+
+
+def school_for(user, pk, right: str) -> School:
+    """A school the person may act on this way (404 for any other)."""
+    found = schools(user, right=right).filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+# --- Who holds a right: the other direction, for notifications and reminders --------------
+
+
+def approvers(school_ids) -> dict[int, list[tuple[int, bool]]]:
+    """{school id: [(user id, is principal)]}: the active people who decide SECA requests
+    at each school, in one query. The same rule as `Standing.approver_at`."""
+    text = CharField()
+    principals = (
+        Role.objects.filter(
+            kind=Role.Kind.PRINCIPAL, school_id__in=school_ids, user__is_active=True
+        )
+        .order_by()
+        .values_list("school_id", "user_id", Value("principal", output_field=text))
+    )
+    designated = (
+        Designation.objects.filter(school_id__in=school_ids, designee__is_active=True)
+        .order_by()
+        .values_list("school_id", "designee_id", Value("designee", output_field=text))
+    )
+    eligible = (
+        Role.objects.filter(kind__in=DESIGNEE_KINDS, school_id__in=school_ids, user__is_active=True)
+        .order_by()
+        .values_list("school_id", "user_id", Value("eligible", output_field=text))
+    )
+    rows = list(principals.union(designated, eligible, all=True))
+    eligible_pairs = {(s, u) for s, u, what in rows if what == "eligible"}
+    found: dict[int, dict[int, bool]] = {}
+    for school_id, user_id, what in rows:
+        if what == "principal" or (what == "designee" and (school_id, user_id) in eligible_pairs):
+            people = found.setdefault(school_id, {})
+            people[user_id] = people.get(user_id, False) or what == "principal"
+    return {school: list(people.items()) for school, people in found.items()}
+
+
+def approvers_of(school: School) -> list[User]:
+    """The people who decide SECA requests at this school. Two queries."""
+    ids = [user_id for user_id, _ in approvers([school.pk]).get(school.pk, [])]
+    return list(User.objects.filter(pk__in=ids))

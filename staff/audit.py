@@ -1,0 +1,112 @@
+"""The audit trail: who did what to which record, when and from where (34 CFR 300.614:
+a record of access to each student's records). Every state change and every view of a
+student's record writes here; nothing is ever updated or deleted."""
+
+from django.utils.translation import gettext_lazy as _
+
+from .middleware import client_ip
+from .models import AuditEvent
+
+
+def _audit_event(*, actor, action, obj, school, student, before, after, denied) -> AuditEvent:
+    return AuditEvent(
+        actor=actor if actor and actor.is_authenticated else None,
+        action=action,
+        object_type=obj._meta.model_name,
+        object_id=str(obj.pk),
+        school=school,
+        student=student,
+        before=before or {},
+        after=after or {},
+        ip=client_ip.get(),
+        denied=denied,
+    )
+
+
+def audit_record(
+    *, actor, action, obj, school=None, student=None, before=None, after=None, denied=False
+) -> AuditEvent:
+    """One event: who (and from which address, during a request), did what, to which
+    record, before and after. `denied` records a refused attempt."""
+    event = _audit_event(
+        actor=actor,
+        action=action,
+        obj=obj,
+        school=school,
+        student=student,
+        before=before,
+        after=after,
+        denied=denied,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_students_viewed(*, actor, action: str, students) -> None:
+    """A page that shows several students' records (a caseload, a calendar feed) writes one
+    event per student in one INSERT: each student's access log shows the view."""
+    AuditEvent.objects.bulk_create(
+        [
+            _audit_event(
+                actor=actor,
+                action=action,
+                obj=student,
+                school=student.school,
+                student=student,
+                before=None,
+                after=None,
+                denied=False,
+            )
+            for student in students
+        ]
+    )
+
+
+# What each kind of event was for, as the record-access log tells it (34 CFR 300.614 asks
+# for "the purpose for which the party is authorized to use the records").
+PURPOSES = {
+    "meeting.viewed": _("Opened the meeting page"),
+    "meeting.packet_printed": _("Opened the printable meeting packet"),
+    "meeting.calendar_downloaded": _("Added the meeting to a calendar"),
+    "calendar.feed_read": _("Calendar feed updated"),
+    "caseload.viewed": _("Opened the caseload"),
+    "notice.viewed": _("Read the notice of meeting"),
+    "child.viewed": _("Opened the child's support team page"),
+    "guardians.viewed": _("Opened the family's contacts"),
+    "access_log.viewed": _("Read this access log"),
+    "plan.downloaded": _("Downloaded the plan"),
+    "plan.uploaded": _("Uploaded a plan"),
+    "plan.finalized": _("Finalized the plan"),
+    "plan.sent": _("Sent a copy of the plan"),
+    "plan.acknowledged": _("Opened their copy of the plan"),
+    "meeting.scheduled": _("Scheduled a meeting"),
+    "meeting.rescheduled": _("Rescheduled a meeting"),
+    "meeting.cancelled": _("Cancelled a meeting"),
+    "meeting.held": _("Recorded the meeting and who attended"),
+    "contact_attempt.added": _("Recorded an attempt to reach the family"),
+    "request.decision_viewed": _("Opened a request to attend, to decide it"),
+    "request.submitted": _("Asked to attend a meeting"),
+    "request.withdrawn": _("Withdrew a request to attend"),
+    "request.approved": _("Approved a request to attend"),
+    "request.denied": _("Denied a request to attend"),
+    "request.reopened": _("A request went back to the approvers"),
+    "request.expired": _("A request was not decided in time"),
+    "request.cancelled": _("A request was cancelled with its meeting"),
+    "feedback.saved": _("Saved feedback for the team"),
+    "feedback.submitted": _("Submitted feedback for the team"),
+    "notice.answered": _("Answered the notice of meeting"),
+    "parent_wish.saved": _("Said whether the SECA should attend"),
+    "guardian.invited": _("Invited a parent"),
+    "guardian.invite_accepted": _("Accepted an invitation"),
+    "student.transferred": _("Moved the student to another school"),
+    "admin.viewed": _("Opened the record in the administration"),
+    "admin.added": _("Added to the record in the administration"),
+    "admin.changed": _("Changed the record in the administration"),
+    "admin.deleted": _("Deleted from the record in the administration"),
+}
+
+
+def purpose_of(event: AuditEvent) -> str:
+    if event.denied:
+        return str(_("Refused: no access to this record"))
+    return str(PURPOSES.get(event.action, event.action))

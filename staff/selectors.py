@@ -1,0 +1,105 @@
+"""Reads of the staff app's pages that take more than one query: the record-access log of a
+student (34 CFR 300.614) and a school's list of who may see its records (300.623(d))."""
+
+import dataclasses
+from collections import defaultdict
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from .audit import purpose_of
+from .models import AuditEvent, Designation, Guardian, Role, School, Student
+
+ACCESS_LOG_PAGE_SIZE = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class AccessLogEntry:
+    event: AuditEvent
+    who: str
+    role: str
+    purpose: str
+
+
+def student_access_log(*, student: Student, page_number) -> Page:
+    """One page of who viewed or changed the student's record, newest first, each with the
+    person's role toward the student and the purpose. Four queries: the count, the page,
+    the actors' roles, the actors who are the student's guardians."""
+    events = (
+        AuditEvent.objects.filter(student=student).select_related("actor").order_by("-at", "-pk")
+    )
+    page = Paginator(events, ACCESS_LOG_PAGE_SIZE).get_page(page_number)
+    actor_ids = {event.actor_id for event in page.object_list if event.actor_id}
+    roles = defaultdict(list)
+    for role in Role.objects.filter(
+        Q(school=student.school_id) | Q(kind=Role.Kind.DISTRICT_ADMIN), user_id__in=actor_ids
+    ).order_by("kind"):
+        roles[role.user_id].append(role.get_kind_display())
+    guardians = set(
+        Guardian.objects.filter(student=student, user_id__in=actor_ids).values_list(
+            "user_id", flat=True
+        )
+    )
+    entries = []
+    for event in page.object_list:
+        if event.actor_id is None:
+            who, role = _("iepcoord (automatic)"), ""
+        else:
+            who = event.actor.full_name or event.actor.email
+            held = list(roles.get(event.actor_id, []))
+            if event.actor_id in guardians:
+                held.append(_("Parent or guardian"))
+            role = ", ".join(str(r) for r in held) or _("No current role with this student")
+        entries.append(AccessLogEntry(event=event, who=who, role=role, purpose=purpose_of(event)))
+    page.object_list = entries
+    return page
+
+
+@dataclasses.dataclass(frozen=True)
+class AccessListEntry:
+    name: str
+    position: str
+    scope: str
+
+
+def school_access_list(*, school: School) -> list[AccessListEntry]:
+    """The employees who may see the school's students' records, with their positions and
+    how far their access goes (staff/access.py is the rule). Two queries."""
+    designees = set(Designation.objects.filter(school=school).values_list("designee_id", flat=True))
+    rows = (
+        Role.objects.filter(
+            Q(school=school) | Q(kind=Role.Kind.DISTRICT_ADMIN), user__is_active=True
+        )
+        .select_related("user")
+        .order_by("kind", "user__full_name", "pk")
+    )
+    scopes = {
+        Role.Kind.DISTRICT_ADMIN: _("Every student of the district"),
+        Role.Kind.SECA: _("Only the students assigned to them this school year"),
+        Role.Kind.CASE_MANAGER: _(
+            "Every student of the school; manages the meetings of their caseload"
+        ),
+        Role.Kind.PRINCIPAL: _("Every student of the school; manages every meeting"),
+    }
+    entries = []
+    for role in rows:
+        position = role.get_kind_display()
+        if (
+            role.user_id in designees
+            and role.school_id == school.pk
+            and role.kind
+            in (
+                Role.Kind.ASSISTANT_PRINCIPAL,
+                Role.Kind.CASE_MANAGER,
+            )
+        ):
+            position = _("%(position)s, principal's designee") % {"position": position}
+        entries.append(
+            AccessListEntry(
+                name=role.user.full_name,
+                position=str(position),
+                scope=str(scopes.get(role.kind, _("Every student of the school"))),
+            )
+        )
+    return entries
