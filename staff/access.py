@@ -20,7 +20,7 @@ import enum
 from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, Q, Value
+from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.http import Http404
 
 from .audit import audit_record
@@ -125,9 +125,11 @@ class Standing:
 
     @cached_property
     def approver_at(self) -> frozenset:
-        # Contract: the principal, or a designee who still holds an assistant principal or
-        # case manager role at that school (the same rule as `approvers`, below).
-        return self.principal_of | (self.designated_at & self.schools_with(*DESIGNEE_KINDS))
+        """Schools whose students this person decides for (RULES: the principal, or a
+        designee who still holds an assistant principal or case manager role there)."""
+        return frozenset().union(
+            *(grant.schools for grant in self.grants() if Right.DECIDE in grant.rights)
+        )
 
     @cached_property
     def case_manager_at(self) -> frozenset:
@@ -147,25 +149,8 @@ class Standing:
         return bool(self.roles)
 
     def grants(self) -> list[Grant]:
-        """Every right, and where it comes from. The one table of student access."""
-        return [
-            Grant(
-                frozenset({Right.VIEW, Right.VIEW_RECORDS, Right.VIEW_ACCESS_LOG}),
-                everywhere=self.district_admin,
-            ),
-            Grant(frozenset({Right.VIEW, Right.VIEW_RECORDS}), schools=self.staff_schools),
-            Grant(frozenset({Right.MANAGE, Right.VIEW_ACCESS_LOG}), schools=self.principal_of),
-            Grant(
-                frozenset({Right.MANAGE, Right.VIEW_ACCESS_LOG}),
-                caseload_schools=self.case_manager_at,
-            ),
-            Grant(frozenset({Right.DECIDE}), schools=self.approver_at),
-            Grant(frozenset({Right.VIEW, Right.SUPPORT}), students=self.seca_of),
-            Grant(
-                frozenset({Right.VIEW, Right.GUARDIAN, Right.VIEW_ACCESS_LOG}),
-                students=self.guardian_of,
-            ),
-        ]
+        """What each rule of RULES gives this person."""
+        return [rule.grant(self) for rule in RULES]
 
     def rights_on(self, student: Student) -> frozenset:
         """The rights this person holds on this student (its school_id, case_manager_id
@@ -194,6 +179,95 @@ class Standing:
         """The students whose case manager this person is, at a school where they hold the
         role: their caseload."""
         return Grant(frozenset(), caseload_schools=self.case_manager_at).q(prefix, self.user_id)
+
+
+class Source(enum.Enum):
+    """Where a right comes from: the relationships a person can have with a student."""
+
+    DISTRICT_ADMIN = "district administrator"
+    SCHOOL_ROLE = "a role at the student's current school"
+    CASELOAD = "the student's case manager"
+    DESIGNEE = "the principal's designee at the student's school"
+    SECA_ASSIGNMENT = "this year's SECA assignment to the student"
+    GUARDIAN = "a guardian of the student"
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """`rights` held through `source` (with one of `kinds` of role, for SCHOOL_ROLE). Each
+    rule reads both ways: from a person (their standing's Grant) and from a student (who
+    holds it: `holders`)."""
+
+    rights: frozenset
+    source: Source
+    kinds: tuple = ()
+
+    def grant(self, standing: Standing) -> Grant:
+        if self.source is Source.DISTRICT_ADMIN:
+            return Grant(self.rights, everywhere=standing.district_admin)
+        if self.source is Source.SCHOOL_ROLE:
+            return Grant(self.rights, schools=standing.schools_with(*self.kinds))
+        if self.source is Source.CASELOAD:
+            return Grant(self.rights, caseload_schools=standing.case_manager_at)
+        if self.source is Source.DESIGNEE:
+            eligible = standing.schools_with(*DESIGNEE_KINDS)
+            return Grant(self.rights, schools=standing.designated_at & eligible)
+        if self.source is Source.SECA_ASSIGNMENT:
+            return Grant(self.rights, students=standing.seca_of)
+        return Grant(self.rights, students=standing.guardian_of)
+
+    def holders(self, student: Student) -> Q:
+        """The users who hold this rule's rights on `student`, as a filter of users."""
+        roles = Role.objects.filter(user=OuterRef("pk"))
+        if self.source is Source.DISTRICT_ADMIN:
+            return Q(Exists(roles.filter(kind=Role.Kind.DISTRICT_ADMIN)))
+        if self.source is Source.SCHOOL_ROLE:
+            return Q(Exists(roles.filter(school_id=student.school_id, kind__in=self.kinds)))
+        if self.source is Source.CASELOAD:
+            return Q(pk=student.case_manager_id) & Q(
+                Exists(roles.filter(school_id=student.school_id, kind=Role.Kind.CASE_MANAGER))
+            )
+        if self.source is Source.DESIGNEE:
+            named = Designation.objects.filter(designee=OuterRef("pk"), school_id=student.school_id)
+            eligible = roles.filter(school_id=student.school_id, kind__in=DESIGNEE_KINDS)
+            return Q(Exists(named)) & Q(Exists(eligible))
+        if self.source is Source.SECA_ASSIGNMENT:
+            assigned = Assignment.objects.current().filter(
+                staff=OuterRef("pk"), student=student, kind=Assignment.Kind.SECA
+            )
+            return Q(Exists(assigned))
+        return Q(Exists(Guardian.objects.filter(user=OuterRef("pk"), student=student)))
+
+
+def _rights(*rights) -> frozenset:
+    return frozenset(rights)
+
+
+# The one table of student access: every right, and where it comes from.
+RULES = [
+    Rule(_rights(Right.VIEW, Right.VIEW_RECORDS, Right.VIEW_ACCESS_LOG), Source.DISTRICT_ADMIN),
+    Rule(_rights(Right.VIEW, Right.VIEW_RECORDS), Source.SCHOOL_ROLE, SCHOOL_STAFF_KINDS),
+    Rule(
+        _rights(Right.MANAGE, Right.VIEW_ACCESS_LOG, Right.DECIDE),
+        Source.SCHOOL_ROLE,
+        (Role.Kind.PRINCIPAL,),
+    ),
+    Rule(_rights(Right.MANAGE, Right.VIEW_ACCESS_LOG), Source.CASELOAD),
+    # Contract: "the principal or a designee" decides SECA requests.
+    Rule(_rights(Right.DECIDE), Source.DESIGNEE),
+    Rule(_rights(Right.VIEW, Right.SUPPORT), Source.SECA_ASSIGNMENT),
+    Rule(_rights(Right.VIEW, Right.GUARDIAN, Right.VIEW_ACCESS_LOG), Source.GUARDIAN),
+]
+
+
+def holders(right: Right, student: Student) -> Q:
+    """A filter of the active users who hold `right` on `student`: the same RULES read from
+    the student's side (for notifications: nobody hears of a student they may not see)."""
+    q = Q(pk__in=[])
+    for rule in RULES:
+        if right in rule.rights:
+            q |= rule.holders(student)
+    return q & Q(is_active=True)
 
 
 NOBODY = Standing()
@@ -372,9 +446,3 @@ def approvers(school_ids) -> dict[int, list[tuple[int, bool]]]:
             people = found.setdefault(school_id, {})
             people[user_id] = people.get(user_id, False) or what == "principal"
     return {school: list(people.items()) for school, people in found.items()}
-
-
-def approvers_of(school: School) -> list[User]:
-    """The people who decide SECA requests at this school. Two queries."""
-    ids = [user_id for user_id, _ in approvers([school.pk]).get(school.pk, [])]
-    return list(User.objects.filter(pk__in=ids))

@@ -13,7 +13,7 @@ from meetings import access as meeting_access
 from meetings.access import Action
 from staff import access
 from staff.access import Right, forget_standing, standing_of
-from staff.models import Assignment, AuditEvent, Guardian, Role, Student
+from staff.models import Assignment, AuditEvent, Guardian, Role, Student, User
 from staff.services import student_transfer
 
 from . import factories as f
@@ -59,6 +59,13 @@ def test_the_database_filter_and_the_python_check_agree(request, persona, studen
         by_filter = set(access.students(user, right))
         by_check = {s for s in everyone if right in standing.rights_on(s)}
         assert by_filter == by_check, (persona, right)
+        # The same rules read from the student's side: who hears of the student.
+        by_holders = {
+            s
+            for s in everyone
+            if User.objects.filter(access.holders(right, s), pk=user.pk).exists()
+        }
+        assert by_holders == by_check, ("holders", persona, right)
 
 
 def test_an_invitation_grants_nothing(client, meeting, other_school):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from staff.access import approvers_of
+from staff.access import Right, holders
 from staff.audit import audit_record
 from staff.models import User
 from staff.services import DomainError
@@ -128,10 +128,11 @@ def attendance_request_submit(*, seca: User, meeting: Meeting, note: str = "") -
         after=_snapshot(req),
     )
     notify(
-        approvers_of(meeting.student.school),
+        User.objects.filter(holders(Right.DECIDE, meeting.student)),
         _("%(seca)s asks to attend the %(meeting)s.")
         % {"seca": seca.full_name, "meeting": meeting_label(meeting)},
         reverse("request_decide", args=[req.pk]),
+        meeting=meeting,
     )
     return req
 
@@ -229,6 +230,7 @@ def attendance_request_decide(
             "reason": req.get_deny_reason_display(),
         },
         reverse("feedback_edit", args=[meeting.pk]) if not approve else reverse("home"),
+        meeting=meeting,
     )
     return req
 
@@ -289,6 +291,7 @@ def attendance_requests_expire(
             )
             % {"meeting": meeting_label(req.meeting)},
             reverse("feedback_edit", args=[req.meeting_id]),
+            meeting=req.meeting,
         )
     return len(expired)
 
@@ -342,5 +345,6 @@ def feedback_save(*, seca: User, meeting: Meeting, data: dict, submit: bool) -> 
             _("%(seca)s submitted feedback for the %(meeting)s.")
             % {"seca": seca.full_name, "meeting": meeting_label(meeting)},
             reverse("meeting_detail", args=[meeting.pk]),
+            meeting=meeting,
         )
     return feedback

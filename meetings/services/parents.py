@@ -58,6 +58,7 @@ def _tell_the_team(*, meeting: Meeting, message, values: dict) -> None:
                 [user],
                 str(message) % {**values, "meeting": meeting_label(meeting)},
                 reverse("meeting_detail", args=[meeting.pk]),
+                meeting=meeting,
             )
 
 

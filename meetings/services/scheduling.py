@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from staff.access import Right, approvers_of, standing_of
+from staff.access import Right, holders, standing_of
 from staff.audit import audit_record
 from staff.models import Student, User
 from staff.services import DomainError
@@ -183,6 +183,7 @@ def meeting_schedule(
         [user for user in invitees if user.pk != actor.pk],
         _("You are invited to the %(meeting)s.") % {"meeting": meeting_label(meeting)},
         reverse("meeting_detail", args=[meeting.pk]),
+        meeting=meeting,
     )
     notices_send(meeting=meeting, kind=MeetingNotice.Kind.SCHEDULED)
     return meeting
@@ -248,18 +249,21 @@ def meeting_reschedule(
             _("The %(meeting)s moved; your approved request is back with the approvers.")
             % {"meeting": label},
             reverse("home"),
+            meeting=meeting,
         )
         notify(
-            approvers_of(meeting.student.school),
+            User.objects.filter(holders(Right.DECIDE, meeting.student)),
             _("The %(meeting)s moved: %(count)d approved request(s) need a new decision.")
             % {"meeting": label, "count": len(reopened)},
             reverse("approval_queue"),
+            meeting=meeting,
         )
     notify(
         _invited_staff(meeting, exclude=[actor, *(r.seca for r in reopened)]),
         _("The meeting moved: it is now the %(meeting)s. Reason: %(reason)s")
         % {"meeting": label, "reason": meeting.change_reason},
         reverse("meeting_detail", args=[meeting.pk]),
+        meeting=meeting,
     )
     notices_send(meeting=meeting, kind=MeetingNotice.Kind.RESCHEDULED)
     return meeting
@@ -296,12 +300,14 @@ def meeting_cancel(*, actor: User, meeting: Meeting, reason: str) -> Meeting:
         [r.seca for r in cancelled],
         _("The %(meeting)s was cancelled, and your request with it.") % {"meeting": label},
         reverse("home"),
+        meeting=meeting,
     )
     notify(
         _invited_staff(meeting, exclude=[actor, *(r.seca for r in cancelled)]),
         _("The %(meeting)s was cancelled. Reason: %(reason)s")
         % {"meeting": label, "reason": meeting.change_reason},
         reverse("meeting_detail", args=[meeting.pk]),
+        meeting=meeting,
     )
     notices_send(meeting=meeting, kind=MeetingNotice.Kind.CANCELLED)
     return meeting
