@@ -8,6 +8,8 @@ from django.db import connection
 from django.utils import timezone
 
 from iepcoord.celery import app as celery_app
+from meetings.models import Meeting
+from meetings.services import scheduling
 from staff.models import Role
 
 from . import factories as f
@@ -50,6 +52,13 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _static_root(settings, tmp_path):
+    # WhiteNoise warns (an error here) when STATIC_ROOT is missing before collectstatic.
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STATIC_ROOT.mkdir()
 
 
 @pytest.fixture(autouse=True)
@@ -131,3 +140,14 @@ def district_admin(db):
 def meeting(student, case_manager):
     starts = timezone.now() + datetime.timedelta(days=14)
     return f.MeetingFactory(student=student, scheduled_by=case_manager, starts_at=starts)
+
+
+@pytest.fixture
+def held(meeting, case_manager):
+    """`meeting`, started two hours ago and recorded as held by its case manager."""
+    Meeting.objects.filter(pk=meeting.pk).update(
+        starts_at=timezone.now() - datetime.timedelta(hours=2),
+        ends_at=timezone.now() - datetime.timedelta(hours=1),
+    )
+    meeting.refresh_from_db()
+    return scheduling.meeting_mark_held(actor=case_manager, meeting=meeting, attended_ids=[])

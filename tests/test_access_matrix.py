@@ -766,13 +766,6 @@ def run_cell(client, s, row: Row, url: str, method: str, who: str) -> list[str]:
     return []
 
 
-@pytest.fixture(autouse=True)
-def _static_root(settings, tmp_path):
-    # WhiteNoise warns (an error here) when STATIC_ROOT is missing before collectstatic.
-    settings.STATIC_ROOT = tmp_path / "static"
-    settings.STATIC_ROOT.mkdir()
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("row", MATRIX, ids=[row.id for row in MATRIX])
 def test_access_matrix(row, caplog):

@@ -18,13 +18,6 @@ from . import factories as f
 HOME = reverse("home")
 
 
-@pytest.fixture(autouse=True)
-def _static_root(settings, tmp_path):
-    # WhiteNoise warns (an error here) when STATIC_ROOT is missing before collectstatic.
-    settings.STATIC_ROOT = tmp_path / "static"
-    settings.STATIC_ROOT.mkdir()
-
-
 def _home(client, user):
     client.force_login(user)
     response = client.get(HOME)

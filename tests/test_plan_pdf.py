@@ -2,14 +2,12 @@
 feature is refused before anything is stored: it would reach the parents' and the
 classroom assistants' computers."""
 
-import datetime
 import io
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
 from pypdf import PdfReader, PdfWriter
 from pypdf.actions import JavaScript, PageTrigger
 from pypdf.annotations import Link
@@ -21,8 +19,8 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from meetings.models import Meeting, Plan
-from meetings.services import plan_pdf, scheduling
+from meetings.models import Plan
+from meetings.services import plan_pdf
 from staff.services import DomainError
 
 SCRIPT_MESSAGE = (
@@ -39,23 +37,6 @@ TOO_COMPLEX_MESSAGE = (
     "This PDF is too complex to check for harmful content: save it again as a plain PDF "
     "(for example with Print to PDF) and upload that."
 )
-
-
-@pytest.fixture(autouse=True)
-def _static_root(settings, tmp_path):
-    # WhiteNoise warns (an error here) when STATIC_ROOT is missing before collectstatic.
-    settings.STATIC_ROOT = tmp_path / "static"
-    settings.STATIC_ROOT.mkdir()
-
-
-@pytest.fixture
-def held(meeting, case_manager):
-    Meeting.objects.filter(pk=meeting.pk).update(
-        starts_at=timezone.now() - datetime.timedelta(hours=2),
-        ends_at=timezone.now() - datetime.timedelta(hours=1),
-    )
-    meeting.refresh_from_db()
-    return scheduling.meeting_mark_held(actor=case_manager, meeting=meeting, attended_ids=[])
 
 
 def upload(client, meeting, content):

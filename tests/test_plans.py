@@ -1,7 +1,6 @@
 """The finalized plan: a PDF checked by its content, stored privately, finalized, and
 downloaded only by those allowed, each download logged (34 CFR 300.614)."""
 
-import datetime
 import hashlib
 import io
 import threading
@@ -14,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfWriter
 
-from meetings.models import Meeting, Plan, PlanDelivery
-from meetings.services import plans, scheduling
+from meetings.models import Plan, PlanDelivery
+from meetings.services import plans
 from staff.access import forget_standing
 from staff.models import Assignment, AuditEvent, Role
 from staff.services import DomainError
@@ -23,13 +22,6 @@ from staff.services import DomainError
 from . import factories as f
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture(autouse=True)
-def _static_root(settings, tmp_path):
-    # WhiteNoise warns (an error here) when STATIC_ROOT is missing before collectstatic.
-    settings.STATIC_ROOT = tmp_path / "static"
-    settings.STATIC_ROOT.mkdir()
 
 
 def pdf_bytes(pages=1) -> bytes:
@@ -44,16 +36,6 @@ def pdf_bytes(pages=1) -> bytes:
 def stored_files(settings) -> list[Path]:
     root = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
-@pytest.fixture
-def held(meeting, case_manager):
-    Meeting.objects.filter(pk=meeting.pk).update(
-        starts_at=timezone.now() - datetime.timedelta(hours=2),
-        ends_at=timezone.now() - datetime.timedelta(hours=1),
-    )
-    meeting.refresh_from_db()
-    return scheduling.meeting_mark_held(actor=case_manager, meeting=meeting, attended_ids=[])
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from meetings.services.reminders import (
     school_days_after,
 )
 from staff import access
-from staff.models import Designation, Role, School, User
+from staff.models import Assignment, Designation, Role, School, User
 
 from . import factories as f
 
@@ -118,6 +118,16 @@ def test_invited_team_and_approved_seca_are_reminded_a_week_and_a_day_before_onc
     assert sweep(team_meeting.starts_at - 20 * HOUR)[Kind.MEETING_UPCOMING] == 3
     assert sweep(team_meeting.starts_at - 19 * HOUR)[Kind.MEETING_UPCOMING] == 0
     assert sorted(m.to[0] for m in outbox) == sorted(u.email for u in (case_manager, teacher, seca))
+
+
+def test_an_invited_seca_whose_assignment_ended_is_not_reminded(sweep, outbox, team_meeting, seca):
+    # An invitation grants nothing: the SECA no longer supports the student.
+    f.InvitationFactory(meeting=team_meeting, user=seca)
+    Assignment.objects.filter(staff=seca).update(ended_on=timezone.localdate())
+    sweep(team_meeting.starts_at - 6 * DAY)
+    assert not sent(outbox, to=seca)
+    assert Reminder.objects.get(recipient=seca).sent_at is not None  # done, without an email
+    assert len(outbox) == 2
 
 
 def test_a_meeting_scheduled_at_short_notice_gets_only_the_nearest_reminder(

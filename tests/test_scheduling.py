@@ -19,13 +19,6 @@ from . import factories as f
 CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
 
 
-@pytest.fixture(autouse=True)
-def _static_root(settings, tmp_path):
-    # WhiteNoise warns (an error here) when STATIC_ROOT is missing before collectstatic.
-    settings.STATIC_ROOT = tmp_path / "static"
-    settings.STATIC_ROOT.mkdir()
-
-
 def monday(weeks_ahead=3):
     today = timezone.localdate()
     return today + datetime.timedelta(days=7 * weeks_ahead - today.weekday())

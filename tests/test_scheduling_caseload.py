@@ -16,13 +16,6 @@ from . import factories as f
 CASELOAD = reverse("caseload")
 
 
-@pytest.fixture(autouse=True)
-def _static_root(settings, tmp_path):
-    # WhiteNoise warns (an error here) when STATIC_ROOT is missing before collectstatic.
-    settings.STATIC_ROOT = tmp_path / "static"
-    settings.STATIC_ROOT.mkdir()
-
-
 def days(n):
     return timezone.localdate() + datetime.timedelta(days=n)
 

@@ -29,13 +29,6 @@ from . import factories as f
 S = AttendanceRequest.Status
 
 
-@pytest.fixture(autouse=True)
-def _static_root(settings, tmp_path):
-    # WhiteNoise warns (an error here) when STATIC_ROOT is missing before collectstatic.
-    settings.STATIC_ROOT = tmp_path / "static"
-    settings.STATIC_ROOT.mkdir()
-
-
 @pytest.fixture
 def teacher(school):
     return f.UserFactory(full_name="Tina Teacher", roles=[(Role.Kind.TEACHER, school)])

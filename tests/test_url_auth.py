@@ -89,13 +89,6 @@ def _sent_to_sign_in(response) -> bool:
     )
 
 
-@pytest.fixture(autouse=True)
-def _static_root(settings, tmp_path):
-    # WhiteNoise warns (an error here) when STATIC_ROOT is missing before collectstatic.
-    settings.STATIC_ROOT = tmp_path / "static"
-    settings.STATIC_ROOT.mkdir()
-
-
 @pytest.mark.parametrize(
     ("name", "parameters", "route"), PROTECTED, ids=[url[2] for url in PROTECTED]
 )

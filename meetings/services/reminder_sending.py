@@ -12,6 +12,10 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from staff import access
+from staff.access import Right
+from staff.models import Student
+
 from ..models import (
     AttendanceRequest,
     Meeting,
@@ -32,6 +36,10 @@ class ReminderMessage:
     text: str
     path: str
     details: tuple[str, ...] = ()
+    # The student it is about, and the right the recipient must still hold on them
+    # (staff/access.py): a reminder to someone who lost it since the claim is dropped.
+    student: Student | None = None
+    needs: Right = Right.VIEW
 
 
 def _meeting_upcoming(reminder: Reminder, now) -> ReminderMessage | None:
@@ -49,6 +57,7 @@ def _meeting_upcoming(reminder: Reminder, now) -> ReminderMessage | None:
         text=_("Reminder: the %(meeting)s.") % {"meeting": meeting_label(meeting)},
         path=reverse("meeting_detail", args=[meeting.pk]),
         details=tuple(filter(None, where)),
+        student=meeting.student,
     )
 
 
@@ -77,6 +86,8 @@ def _request_pending(reminder: Reminder, now) -> ReminderMessage | None:
         subject=_("%(seca)s's request to attend is waiting for a decision") % values,
         text=text % values,
         path=reverse("request_decide", args=[req.pk]),
+        student=req.meeting.student,
+        needs=Right.DECIDE,
     )
 
 
@@ -105,6 +116,8 @@ def _feedback_due(reminder: Reminder, now) -> ReminderMessage | None:
         )
         % {"meeting": meeting_label(meeting)},
         path=reverse("feedback_edit", args=[meeting.pk]),
+        student=meeting.student,
+        needs=Right.SUPPORT,
     )
 
 
@@ -125,6 +138,8 @@ def _plan_not_finalized(reminder: Reminder, now) -> ReminderMessage | None:
         )
         % {"meeting": meeting_label(meeting)},
         path=reverse("meeting_detail", args=[meeting.pk]) + "#plans",
+        student=meeting.student,
+        needs=Right.MANAGE,
     )
 
 
@@ -134,7 +149,7 @@ REVIEWS_LISTED = 50
 def _reviews_due(reminder: Reminder, now) -> ReminderMessage | None:
     students = list(
         students_with_reviews_due(now=now)
-        .filter(case_manager_id=reminder.recipient_id)
+        .filter(access.standing_of(reminder.recipient).caseload_filter())
         .order_by("annual_review_due", "last_name", "first_name")[: REVIEWS_LISTED + 1]
     )
     if not students:
@@ -180,6 +195,7 @@ def _plan_not_acknowledged(reminder: Reminder, now) -> ReminderMessage | None:
         )
         % {"student": delivery.plan.meeting.student.full_name, "version": delivery.plan.version},
         path=reverse("delivery_open", args=[delivery.pk]),
+        student=delivery.plan.meeting.student,
     )
 
 
@@ -214,6 +230,9 @@ def reminder_send(*, reminder_id: int) -> bool:
         if recipient.is_active and recipient.email and reminder.kind in MESSAGES:
             with translation.override(recipient.preferred_language):
                 message = MESSAGES[reminder.kind](reminder, now)
+                if message is not None and message.student is not None:
+                    rights = access.standing_of(recipient).rights_on(message.student)
+                    message = message if message.needs in rights else None
                 if message is not None:
                     _email(recipient, message)
         if message is not None:
