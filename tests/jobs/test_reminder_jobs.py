@@ -25,13 +25,17 @@ DAY = datetime.timedelta(days=1)
 
 
 def meetings_with_teams(school, *, count: int, invitees: int = 3) -> list:
-    """`count` meetings three days ahead, each with `invitees` people invited."""
+    """`count` meetings three days ahead, each with `invitees` teachers of the school
+    invited (an invitation alone grants nothing: reminders go to those who see the
+    student)."""
     start = (timezone.now() + 3 * DAY).replace(microsecond=0)
     meetings = []
     for _ in range(count):
         meeting = f.MeetingFactory(student=f.StudentFactory(school=school), starts_at=start)
         for _ in range(invitees):
-            f.InvitationFactory(meeting=meeting)
+            f.InvitationFactory(
+                meeting=meeting, user=f.UserFactory(roles=[(Role.Kind.TEACHER, school)])
+            )
         meetings.append(meeting)
     return meetings
 
