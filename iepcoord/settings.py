@@ -125,8 +125,16 @@ AUTH_USER_MODEL = "staff.User"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # The cache holds allauth's sign-in rate limits. Redis down is not an outage: the
+    # backend falls back to this process's memory, so sign-in still works and is still
+    # rate-limited (iepcoord/cache.py). The socket timeouts (seconds, passed to redis-py's
+    # ConnectionPool) keep a hung Redis from hanging pages.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "iepcoord.cache.FallbackRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
