@@ -290,6 +290,9 @@ JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 300)
 JOB_REQUEUE_AFTER_SECONDS = env_int("JOB_REQUEUE_AFTER_SECONDS", 1800)
 # Rows per query in the sweeps: bounded memory, a fixed number of queries per chunk.
 JOB_CHUNK_SIZE = env_int("JOB_CHUNK_SIZE", 1000)
+# A sender holds an email this long (staff/outbox.py): longer than the email task may run,
+# so a live sender never loses it; a sender killed mid-send loses it when it passes.
+EMAIL_CLAIM_SECONDS = env_int("EMAIL_CLAIM_SECONDS", 600)
 # Hours before the meeting; a reminder goes at the nearest lead time already reached.
 REMINDER_MEETING_HOURS = env_hours("REMINDER_MEETING_HOURS", "168,24")
 # Pending requests, to the approvers; at the last one the principal is told themself.
@@ -304,8 +307,8 @@ REMINDER_ACKNOWLEDGE_SCHOOL_DAYS = env_int("REMINDER_ACKNOWLEDGE_SCHOOL_DAYS", 3
 # days and not yet scheduled: a weekly reminder to the case manager.
 REMINDER_REVIEW_DAYS = env_int("REMINDER_REVIEW_DAYS", 30)
 # Every sweep runs every JOB_SWEEP_SECONDS; one still queued when the next is due is
-# dropped, not piled up. The requeue sweeps queue again the emails whose task was lost
-# after commit; each send claims its row, so nothing goes twice.
+# dropped, not piled up. The outbox's requeue queues again every email whose task was lost
+# or whose sending failed past its retries; each send claims its row, so nothing goes twice.
 CELERY_BEAT_SCHEDULE = {
     task.rsplit(".", 1)[1]: {
         "task": task,
@@ -314,9 +317,7 @@ CELERY_BEAT_SCHEDULE = {
     }
     for task in [
         "meetings.tasks.reminders.reminders_sweep",
-        "meetings.tasks.distribution.plan_deliveries_sweep",
-        "meetings.tasks.notices.meeting_notices_requeue",
-        "meetings.tasks.notifications.notification_emails_requeue",
+        "staff.tasks.emails_requeue",
     ]
 }
 

@@ -22,6 +22,7 @@ from .models import (
     Designation,
     Guardian,
     GuardianInvite,
+    OutgoingEmail,
     Role,
     ScheduleBlock,
     School,
@@ -456,3 +457,15 @@ class AuditEventAdmin(ReadOnlyAdmin, FastListAdmin):
     list_select_related = ["actor", "school"]
     # "=" lookups use the indexes (object, student) instead of scanning with LIKE.
     search_fields = ["=actor__email", "=object_id", "=student__district_student_id", "=action"]
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(ReadOnlyAdmin, FastListAdmin):
+    """The outbox: what went, what waits, and why one failed (last_error). An email that
+    reached MAX_ATTEMPTS is no longer queued again: it waits here for a person."""
+
+    list_display = ["kind", "source_id", "to", "subject", "created_at", "sent_at", "attempts"]
+    list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter), "skipped"]
+    list_select_related = ["recipient"]
+    search_fields = ["=to", "=recipient__email", "=source_id"]
+    raw_id_fields = ["recipient"]

@@ -9,7 +9,6 @@ as a SECA) signs in as the invited address and the child is added to that accoun
 import datetime
 
 from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -17,11 +16,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from . import outbox
 from .access import Right, standing_of
 from .audit import audit_record
-from .models import Guardian, GuardianInvite, User
+from .models import Guardian, GuardianInvite, OutgoingEmail, User
+from .outbox import absolute_url
 from .services import DomainError
-from .tasks import send_guardian_invite_email
 
 INVITE_VALID_FOR = datetime.timedelta(days=14)
 
@@ -92,7 +92,7 @@ def guardian_invite(*, case_manager: User, guardian: Guardian, email: str) -> Gu
         before=before,
         after={"email": email, "expires_at": invite.expires_at.isoformat()},
     )
-    send_guardian_invite_email.delay_on_commit(invite.pk)
+    outbox.emails_record("guardian_invite", [(invite.pk, None)])
     return invite
 
 
@@ -162,38 +162,39 @@ def guardian_invite_accept(
     return user
 
 
-def invite_email_send(*, invite_id: int) -> bool:
-    """Email the invitation link, once, in the guardian's language. The row stays locked
-    while the mail goes out: a second run waits, then finds it sent."""
-    with transaction.atomic():
-        invite = (
-            GuardianInvite.objects.select_for_update(of=("self",))
-            .select_related("guardian__student__school", "invited_by")
-            .filter(pk=invite_id, sent_at__isnull=True, accepted_at__isnull=True)
-            .first()
+def invite_email(email: OutgoingEmail) -> EmailMultiAlternatives | None:
+    """The invitation link, in the guardian's language; nothing once it was used or
+    replaced (a newer invitation expires the older ones)."""
+    invite = (
+        GuardianInvite.objects.select_related("guardian__student__school", "invited_by")
+        .filter(pk=email.source_id, accepted_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if invite is None:
+        return None
+    guardian = invite.guardian
+    with translation.override(guardian.preferred_language):
+        context = {
+            "invite": invite,
+            "guardian": guardian,
+            "student": guardian.student,
+            "school": guardian.student.school,
+            "url": absolute_url(reverse("invite_accept", args=[invite.token])),
+            "language_code": translation.get_language(),
+        }
+        subject = " ".join(render_to_string("staff/invites/email_subject.txt", context).split())
+        message = EmailMultiAlternatives(
+            subject=subject,
+            body=render_to_string("staff/invites/email.txt", context),
+            to=[invite.email],
+            headers={"Content-Language": translation.get_language()},
         )
-        if invite is None:
-            return False
-        guardian = invite.guardian
-        with translation.override(guardian.preferred_language):
-            context = {
-                "invite": invite,
-                "guardian": guardian,
-                "student": guardian.student,
-                "school": guardian.student.school,
-                "url": settings.SITE_URL + reverse("invite_accept", args=[invite.token]),
-                "language_code": translation.get_language(),
-            }
-            subject = " ".join(render_to_string("staff/invites/email_subject.txt", context).split())
-            message = EmailMultiAlternatives(
-                subject=subject,
-                body=render_to_string("staff/invites/email.txt", context),
-                to=[invite.email],
-            )
-            message.attach_alternative(
-                render_to_string("staff/invites/email.html", context), "text/html"
-            )
-        message.send()
-        invite.sent_at = timezone.now()
-        invite.save(update_fields=["sent_at", "updated_at"])
-    return True
+        message.attach_alternative(
+            render_to_string("staff/invites/email.html", context), "text/html"
+        )
+    return message
+
+
+def invite_delivered(email: OutgoingEmail, message) -> None:
+    if message is not None:
+        GuardianInvite.objects.filter(pk=email.source_id).update(sent_at=timezone.now())

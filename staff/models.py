@@ -451,3 +451,48 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}#{self.object_id}"
+
+
+class OutgoingEmail(models.Model):
+    """One email the app sends, of any kind (a notification, a notice of meeting, a
+    reminder, a copy of the plan, a guardian's invitation): recorded in the transaction of
+    the change that causes it, then sent by staff.outbox, which claims the row, renders and
+    sends the message outside any transaction or lock, and marks it sent. `source_id` is the
+    row of its kind it is about; the kind's renderer builds the message from it when it
+    goes, in the recipient's language, or finds there is nothing left to say."""
+
+    kind = models.CharField(max_length=40)
+    source_id = models.BigIntegerField()
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # When it was last handed to the broker: the requeue sweep stamps it, so a message the
+    # broker lost is queued again once per period, not on every sweep.
+    queued_at = models.DateTimeField(default=timezone.now)
+    # A sender holds the row until then; a sender killed mid-send loses it when it passes.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Done without an email: nothing left to say (the reminder became moot), no address.
+    skipped = models.BooleanField(default=False)
+    # What went, as it went.
+    to = models.EmailField(blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            # One email per source row: recording it twice records it once.
+            models.UniqueConstraint(fields=["kind", "source_id"], name="email_once_per_source"),
+        ]
+        indexes = [
+            # The requeue sweep: unsent emails queued long ago.
+            models.Index(
+                fields=["queued_at"], condition=Q(sent_at__isnull=True), name="email_unsent_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} #{self.source_id} to {self.recipient_id}"

@@ -1,13 +1,25 @@
-"""Celery tasks of the staff app: thin, idempotent, given ids."""
+"""Celery tasks of the outbox (staff/outbox.py): thin, idempotent, given ids; they call
+services and are never imported by them (the outbox queues by the task's name)."""
+
+import logging
 
 from celery import shared_task
 
 from iepcoord.celery import email_task_options
 
+from . import outbox
 
-@shared_task(**email_task_options())
-def send_guardian_invite_email(invite_id: int) -> None:
-    # Imported here: the service module queues this task.
-    from .invites import invite_email_send
+logger = logging.getLogger(__name__)
 
-    invite_email_send(invite_id=invite_id)
+
+@shared_task(name=outbox.SEND_TASK, **email_task_options())
+def email_send(email_id: int) -> bool:
+    return outbox.email_send(email_id=email_id)
+
+
+@shared_task
+def emails_requeue() -> int:
+    requeued = outbox.emails_requeue()
+    if requeued:
+        logger.warning("Emails queued again: %d", requeued)
+    return requeued

@@ -1,4 +1,4 @@
-"""The Celery wiring: beat runs tasks that exist, and every email task retries the same way."""
+"""The Celery wiring: beat runs tasks that exist, and the email task retries SMTP errors."""
 
 import smtplib
 
@@ -6,13 +6,8 @@ from django.conf import settings
 
 from iepcoord.celery import app
 
-EMAIL_TASKS = [
-    "meetings.tasks.notifications.send_notification_email",
-    "meetings.tasks.notices.send_meeting_notice_email",
-    "meetings.tasks.reminders.reminder_send",
-    "meetings.tasks.distribution.plan_delivery_send",
-    "staff.tasks.send_guardian_invite_email",
-]
+# Every email goes through the outbox's one send task.
+EMAIL_TASKS = ["staff.tasks.email_send"]
 
 
 def test_every_beat_entry_names_a_registered_task():

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from meetings.models import AttendanceRequest, Meeting, Notification, Plan, PlanDelivery
 from meetings.services import distribution, plans
-from staff.models import AuditEvent, Role, User, current_school_year
+from staff import outbox as email_outbox
+from staff.models import AuditEvent, OutgoingEmail, Role, User, current_school_year
 
 from . import factories as f
 
@@ -165,34 +166,44 @@ def test_a_corrected_version_is_delivered_again_once_per_recipient(
     # Creating the deliveries again, or running a send task again, sends nothing more.
     with django_capture_on_commit_callbacks(execute=True):
         assert distribution.plan_deliveries_create(plan=v2) == []
-    for delivery in v2.deliveries.all():
-        assert distribution.plan_delivery_send(delivery_id=delivery.pk) is False
+    for email in OutgoingEmail.objects.filter(
+        kind="plan_delivery", source_id__in=v2.deliveries.values("pk")
+    ):
+        assert email_outbox.email_send(email_id=email.pk) is False
     assert len(outbox) == 2 * first
     assert PlanDelivery.objects.filter(recipient=team["denied"]).count() == 2
 
 
-def test_a_send_task_run_twice_sends_one_email(outbox, held_meeting, case_manager, parent):
+def _recorded_delivery(held_meeting, case_manager, parent):
+    """A finalized plan's delivery to the parent, recorded in the outbox but not queued
+    (as when the broker was down at the commit)."""
     plan = upload(held_meeting, case_manager)
     Plan.objects.filter(pk=plan.pk).update(finalized_at=timezone.now())
     delivery = PlanDelivery.objects.create(plan=plan, recipient=parent, reason="guardian")
-    assert distribution.plan_delivery_send(delivery_id=delivery.pk) is True
-    assert distribution.plan_delivery_send(delivery_id=delivery.pk) is False
+    (email_id,) = email_outbox.emails_record("plan_delivery", [(delivery.pk, parent.pk)])
+    return delivery, email_id
+
+
+def test_a_send_task_run_twice_sends_one_email(outbox, held_meeting, case_manager, parent):
+    delivery, email_id = _recorded_delivery(held_meeting, case_manager, parent)
+    assert email_outbox.email_send(email_id=email_id) is True
+    assert email_outbox.email_send(email_id=email_id) is False
     assert len(outbox) == 1
+    delivery.refresh_from_db()
+    assert delivery.sent_at is not None
 
 
 def test_an_unsent_delivery_is_queued_again_by_the_sweep(
     outbox, held_meeting, case_manager, parent, django_capture_on_commit_callbacks
 ):
-    plan = upload(held_meeting, case_manager)
-    Plan.objects.filter(pk=plan.pk).update(finalized_at=timezone.now())
-    delivery = PlanDelivery.objects.create(plan=plan, recipient=parent, reason="guardian")
+    _, email_id = _recorded_delivery(held_meeting, case_manager, parent)
     with django_capture_on_commit_callbacks(execute=True):
-        assert distribution.plan_deliveries_requeue() == 0
-    PlanDelivery.objects.filter(pk=delivery.pk).update(
-        updated_at=timezone.now() - datetime.timedelta(hours=1)
+        assert email_outbox.emails_requeue() == 0
+    OutgoingEmail.objects.filter(pk=email_id).update(
+        queued_at=timezone.now() - datetime.timedelta(hours=1)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert distribution.plan_deliveries_requeue() == 1
+        assert email_outbox.emails_requeue() == 1
     assert [m.to for m in outbox] == [[parent.email]]
 
 
@@ -208,8 +219,8 @@ def test_creating_the_deliveries_costs_the_same_queries_for_any_team(
         ids = distribution.plan_deliveries_create(plan=plan)
     assert len(ids) == 2 * n
     # 1 the SECAs assigned who did not attend; 2 the guardians with an account; 3 the
-    # insert; 4 the deliveries still to send.
-    assert sum(1 for q in queries if "SAVEPOINT" not in q["sql"]) == 4
+    # insert; 4 the deliveries still without an email; 5 their emails in the outbox.
+    assert sum(1 for q in queries if "SAVEPOINT" not in q["sql"]) == 5
 
 
 # --- opening the link -----------------------------------------------------------------------

@@ -13,9 +13,10 @@ from django.db import connection
 from django.utils import timezone
 
 from meetings.models import MeetingNotice
-from meetings.services.notices import notice_email_send, notices_send
-from meetings.tasks.notices import meeting_notices_requeue, send_meeting_notice_email
-from staff.models import Guardian
+from meetings.services.notices import notices_send
+from staff import outbox
+from staff.models import Guardian, OutgoingEmail
+from staff.tasks import email_send, emails_requeue
 
 from . import factories as f
 
@@ -74,7 +75,8 @@ def test_one_notice_per_guardian_each_emailed_after_commit(
     with django_capture_on_commit_callbacks() as callbacks:
         notices = notices_send(meeting=full_meeting, kind=MeetingNotice.Kind.SCHEDULED)
         assert mailoutbox == []  # nothing leaves before the transaction commits
-    assert len(notices) == 2 and len(callbacks) == 2
+    # One callback hands both emails to the broker, in one connection.
+    assert len(notices) == 2 and len(callbacks) == 1
     for callback in callbacks:
         callback()
     assert sorted(m.to[0] for m in mailoutbox) == sorted([parent.email, "maria@example.net"])
@@ -87,10 +89,11 @@ def test_email_is_sent_once_even_when_the_task_runs_twice(
     (notice,) = _send(
         full_meeting, MeetingNotice.Kind.SCHEDULED, django_capture_on_commit_callbacks
     )
-    send_meeting_notice_email.delay(notice.pk)
-    send_meeting_notice_email.delay(notice.pk)
+    email = OutgoingEmail.objects.get(kind="notice", source_id=notice.pk)
+    email_send.delay(email.pk)
+    email_send.delay(email.pk)
     assert len(mailoutbox) == 1
-    assert notice_email_send(notice_id=notice.pk) is False
+    assert outbox.email_send(email_id=email.pk) is False
 
 
 def test_a_notice_whose_worker_died_before_sending_is_sent_by_the_retry(
@@ -99,8 +102,11 @@ def test_a_notice_whose_worker_died_before_sending_is_sent_by_the_retry(
     notice = MeetingNotice.objects.create(
         meeting=full_meeting, guardian=parent.guardianships.get(), kind="scheduled"
     )
-    assert notice_email_send(notice_id=notice.pk) is True
+    (email_id,) = outbox.emails_record("notice", [(notice.pk, parent.pk)])  # not queued: no commit
+    assert outbox.email_send(email_id=email_id) is True
     assert len(mailoutbox) == 1
+    notice.refresh_from_db()
+    assert notice.sent_at is not None
 
 
 def test_english_notice_names_every_item_the_rule_asks_for(
@@ -241,13 +247,14 @@ def test_two_workers_sending_the_same_notice_at_once_send_it_once(
     notice = MeetingNotice.objects.create(
         meeting=full_meeting, guardian=parent.guardianships.get(), kind="scheduled"
     )
+    email = OutgoingEmail.objects.create(kind="notice", source_id=notice.pk, recipient=parent)
     barrier = threading.Barrier(2)
     results = []
 
     def worker():
         try:
             barrier.wait(timeout=10)
-            results.append(notice_email_send(notice_id=notice.pk))
+            results.append(outbox.email_send(email_id=email.pk))
         finally:
             connection.close()
 
@@ -261,25 +268,29 @@ def test_two_workers_sending_the_same_notice_at_once_send_it_once(
 
 
 def test_a_notice_whose_task_was_lost_is_sent_by_the_sweep_once(
-    full_meeting, parent, student, mailoutbox
+    full_meeting, parent, student, mailoutbox, django_capture_on_commit_callbacks
 ):
-    lost = MeetingNotice.objects.create(
-        meeting=full_meeting, guardian=parent.guardianships.get(), kind="scheduled"
-    )
-    paper_only = MeetingNotice.objects.create(
-        meeting=full_meeting,
-        guardian=f.GuardianFactory(student=student, email=""),
-        kind="scheduled",
-    )
-    just_queued = MeetingNotice.objects.create(
-        meeting=full_meeting, guardian=f.GuardianFactory(student=student), kind="scheduled"
-    )
-    hour_ago = timezone.now() - datetime.timedelta(hours=1)
-    MeetingNotice.objects.filter(pk__in=[lost.pk, paper_only.pk]).update(created_at=hour_ago)
+    def recorded(guardian):
+        notice = MeetingNotice.objects.create(
+            meeting=full_meeting, guardian=guardian, kind="scheduled"
+        )
+        outbox.emails_record("notice", [(notice.pk, guardian.user_id)])  # lost: no commit
+        return notice
 
-    assert meeting_notices_requeue.delay().get() == 1
+    lost = recorded(parent.guardianships.get())
+    paper_only = recorded(f.GuardianFactory(student=student, email=""))
+    just_queued = recorded(f.GuardianFactory(student=student))
+    hour_ago = timezone.now() - datetime.timedelta(hours=1)
+    OutgoingEmail.objects.filter(source_id__in=[lost.pk, paper_only.pk]).update(queued_at=hour_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert emails_requeue.delay().get() == 2
     assert [m.to for m in mailoutbox] == [[parent.email]]
-    assert meeting_notices_requeue.delay().get() == 0  # sent: nothing to queue again
+    with django_capture_on_commit_callbacks(execute=True):
+        assert emails_requeue.delay().get() == 0  # done: nothing to queue again
     assert len(mailoutbox) == 1
+    paper_only.refresh_from_db()
+    assert paper_only.sent_at is None  # no address: the case manager sends it on paper
+    assert OutgoingEmail.objects.get(source_id=paper_only.pk).skipped
     just_queued.refresh_from_db()
     assert just_queued.sent_at is None  # its own task is still on its way

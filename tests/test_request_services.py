@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from meetings.models import AttendanceRequest, Invitation, Meeting, Notification
 from meetings.services import attendance, scheduling
-from staff.models import AuditEvent
+from meetings.services.notifications import notify
+from staff import outbox
+from staff.models import AuditEvent, OutgoingEmail
 from staff.services import DomainError
 
 from . import factories as f
@@ -366,15 +368,18 @@ def test_empty_feedback_cannot_be_submitted(meeting, seca):
     assert not meeting.feedback.exists()
 
 
-def test_a_lost_notification_email_is_queued_again_and_sent_once(seca, mailoutbox):
-    from meetings.models import Notification as N
-    from meetings.tasks.notifications import notification_emails_requeue
-
-    old = timezone.now() - datetime.timedelta(hours=1)
-    lost = N.objects.create(user=seca, message="Your request was approved", created_at=old)
-    N.objects.create(user=seca, message="Fresh, its task still queued")
-    assert notification_emails_requeue() == 1
-    assert notification_emails_requeue() == 0
+def test_a_lost_notification_email_is_queued_again_and_sent_once(
+    seca, meeting, mailoutbox, django_capture_on_commit_callbacks
+):
+    # The broker lost both (nothing ran at the commit); only the old one is due again.
+    notify([seca], "Your request was approved", meeting=meeting)
+    lost = Notification.objects.get()
+    OutgoingEmail.objects.update(queued_at=timezone.now() - datetime.timedelta(hours=1))
+    notify([seca], "Fresh, its task still queued", meeting=meeting)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox.emails_requeue() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox.emails_requeue() == 0
     lost.refresh_from_db()
     assert lost.emailed_at is not None
     assert [m.subject for m in mailoutbox] == ["iepcoord: Your request was approved"]

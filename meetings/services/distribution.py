@@ -3,16 +3,12 @@ attend (contract: "the SECA receives a copy of the finalized plan"; 34 CFR 300.3
 300.323(d)).
 
 `plan_deliveries_create` runs inside `plan_finalize`'s transaction: one PlanDelivery per
-recipient (unique on plan and recipient), each emailed by its own task after commit. The
-email carries a link to the plan behind sign-in, never the file. The send task locks the
-row, skips it if `sent_at` is set, sends, sets `sent_at`; the sweep queues again a delivery
-still unsent a while after it was queued. A corrected plan is a new Plan row: delivered
-again, as a new version, once per recipient.
+recipient (unique on plan and recipient), each with its email in the outbox
+(staff/outbox.py), which sends it once and calls `delivery_delivered` to set `sent_at`.
+The email carries a link to the plan behind sign-in, never the file. A corrected plan is a
+new Plan row: delivered again, as a new version, once per recipient.
 """
 
-import datetime
-
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -21,22 +17,22 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from staff import outbox
 from staff.audit import audit_record
-from staff.models import Assignment, Guardian, User
+from staff.models import Assignment, Guardian, OutgoingEmail, User
+from staff.outbox import absolute_url
 from staff.services import DomainError
 
 from ..models import Invitation, Notification, Plan, PlanDelivery
-from ..tasks.distribution import plan_delivery_send as plan_delivery_send_task
-from ..tasks.queueing import enqueue_after_commit
 from .notifications import meeting_label
-from .reminders import keyset_chunks
 
 Reason = PlanDelivery.Reason
 
 
 def plan_recipients(*, plan: Plan) -> dict[int, str]:
-    """{user id: reason}: every SECA supporting the student now who did not attend it (denied, undecided, withdrawn, absent, or never asked), and every
-    guardian with an account. Two queries."""
+    """{user id: reason}: every SECA supporting the student now who did not attend the
+    meeting (denied, undecided, withdrawn, absent, or never asked), and every guardian with
+    an account. Two queries."""
     meeting = plan.meeting
     attended = Invitation.objects.filter(meeting=meeting, user=OuterRef("staff_id"), attended=True)
     # The SECAs who support the student now: they carry the plan out (300.323(d)).
@@ -55,8 +51,9 @@ def plan_recipients(*, plan: Plan) -> dict[int, str]:
 
 
 def plan_deliveries_create(*, plan: Plan) -> list[int]:
-    """One delivery per recipient of a finalized plan, each queued on commit; the ids of
-    those still to send. Four queries, however many recipients. Safe to call twice."""
+    """One delivery per recipient of a finalized plan, each with its email in the outbox;
+    the ids of those recorded by this call. Five queries, however many recipients. Safe to
+    call twice: the second records nothing."""
     recipients = plan_recipients(plan=plan)
     with transaction.atomic():
         PlanDelivery.objects.bulk_create(
@@ -68,16 +65,26 @@ def plan_deliveries_create(*, plan: Plan) -> list[int]:
         )
         unsent = list(
             PlanDelivery.objects.filter(plan=plan, sent_at__isnull=True)
+            .filter(outbox.without_email("plan_delivery"))
             .order_by("id")
-            .values_list("id", flat=True)
+            .values_list("id", "recipient_id")
         )
-        enqueue_after_commit(plan_delivery_send_task, unsent)
-    return unsent
+        outbox.emails_record("plan_delivery", unsent)
+    return [delivery_id for delivery_id, _ in unsent]
 
 
-def delivery_email(delivery: PlanDelivery) -> EmailMessage:
+def delivery_email(email: OutgoingEmail) -> EmailMessage | None:
     """The email in the recipient's language: a link to the plan behind sign-in. The plan
     is never attached: a student record does not travel in a mailbox."""
+    delivery = (
+        PlanDelivery.objects.select_related(
+            "recipient", "plan__meeting__student", "plan__meeting__school"
+        )
+        .filter(pk=email.source_id, plan__finalized_at__isnull=False)
+        .first()
+    )
+    if delivery is None or not delivery.recipient.is_active or not delivery.recipient.email:
+        return None
     recipient, plan = delivery.recipient, delivery.plan
     with translation.override(recipient.preferred_language):
         context = {
@@ -86,7 +93,7 @@ def delivery_email(delivery: PlanDelivery) -> EmailMessage:
             "meeting": meeting_label(plan.meeting),
             "version": plan.version,
             "is_seca": delivery.reason == Reason.SECA_NOT_HONORED,
-            "url": f"{settings.SITE_URL}{reverse('delivery_open', args=[delivery.pk])}",
+            "url": absolute_url(reverse("delivery_open", args=[delivery.pk])),
         }
         subject = render_to_string("meetings/plans/email/delivery_subject.txt", context)
         body = render_to_string("meetings/plans/email/delivery.txt", context)
@@ -99,46 +106,41 @@ def delivery_email(delivery: PlanDelivery) -> EmailMessage:
     )
 
 
-def plan_delivery_send(*, delivery_id: int) -> bool:
-    """Send one copy, once; True when this call emailed it. The row stays locked while the
-    mail goes out: a second run waits, then finds it sent; a worker killed mid-send leaves
-    it unsent for the re-queued run."""
-    with transaction.atomic():
-        delivery = (
-            PlanDelivery.objects.select_for_update(of=("self",))
-            .select_related("recipient", "plan__meeting__student", "plan__meeting__school")
-            .filter(pk=delivery_id, sent_at__isnull=True, plan__finalized_at__isnull=False)
-            .first()
+def delivery_delivered(email: OutgoingEmail, message) -> None:
+    """The copy went (or there was no address to send it to): recorded, with an in-app
+    notification that leads to it and the access log's entry."""
+    delivery = (
+        PlanDelivery.objects.select_related(
+            "recipient", "plan__meeting__student", "plan__meeting__school"
         )
-        if delivery is None:
-            return False
-        recipient, meeting = delivery.recipient, delivery.plan.meeting
-        emailed = bool(recipient.is_active and recipient.email)
-        if emailed:
-            delivery_email(delivery).send()
-        now = timezone.now()
-        delivery.sent_at = now
-        delivery.save(update_fields=["sent_at", "updated_at"])
-        with translation.override(recipient.preferred_language):
-            message = _("The finalized plan of %(student)s (version %(version)d) is ready.") % {
-                "student": meeting.student.full_name,
-                "version": delivery.plan.version,
-            }
-        Notification.objects.create(
-            user=recipient,
-            message=message,
-            url=reverse("delivery_open", args=[delivery.pk]),
-            emailed_at=now if emailed else None,
-        )
-        audit_record(
-            actor=None,
-            action="plan.sent",
-            obj=delivery,
-            school=meeting.school,
-            student=meeting.student,
-            after={"recipient": recipient.email, "version": delivery.plan.version},
-        )
-    return emailed
+        .filter(pk=email.source_id, sent_at__isnull=True)
+        .first()
+    )
+    if delivery is None:
+        return
+    now, sent = timezone.now(), message is not None
+    delivery.sent_at = now
+    delivery.save(update_fields=["sent_at", "updated_at"])
+    recipient, meeting = delivery.recipient, delivery.plan.meeting
+    with translation.override(recipient.preferred_language):
+        message = _("The finalized plan of %(student)s (version %(version)d) is ready.") % {
+            "student": meeting.student.full_name,
+            "version": delivery.plan.version,
+        }
+    Notification.objects.create(
+        user=recipient,
+        message=message,
+        url=reverse("delivery_open", args=[delivery.pk]),
+        emailed_at=now if sent else None,
+    )
+    audit_record(
+        actor=None,
+        action="plan.sent",
+        obj=delivery,
+        school=meeting.school,
+        student=meeting.student,
+        after={"recipient": recipient.email, "version": delivery.plan.version, "emailed": sent},
+    )
 
 
 def plan_delivery_acknowledge(*, recipient: User, delivery: PlanDelivery) -> bool:
@@ -163,24 +165,3 @@ def plan_delivery_acknowledge(*, recipient: User, delivery: PlanDelivery) -> boo
                 after={"version": delivery.plan.version},
             )
     return bool(changed)
-
-
-def plan_deliveries_requeue(*, now: datetime.datetime | None = None) -> int:
-    """Queue again the deliveries still unsent JOB_REQUEUE_AFTER_SECONDS after they were
-    last queued (their worker died, Redis lost the message, SMTP was down past the last
-    retry). `updated_at` is bumped, so each is queued once per period. Two queries per
-    chunk; the partial index delivery_unsent_idx keeps the read small."""
-    now = now or timezone.now()
-    stale = PlanDelivery.objects.filter(
-        sent_at__isnull=True,
-        plan__finalized_at__isnull=False,
-        updated_at__lt=now - datetime.timedelta(seconds=settings.JOB_REQUEUE_AFTER_SECONDS),
-    )
-    requeued = 0
-    for chunk in keyset_chunks(stale, ("id",), settings.JOB_CHUNK_SIZE):
-        ids = [pk for (pk,) in chunk]
-        with transaction.atomic():
-            PlanDelivery.objects.filter(pk__in=ids, sent_at__isnull=True).update(updated_at=now)
-            enqueue_after_commit(plan_delivery_send_task, ids)
-        requeued += len(ids)
-    return requeued

@@ -1,24 +1,23 @@
 """The notice of meeting to the parents (IDEA, 34 CFR 300.322).
 
 One template says what the notice says, for the page the parent opens and for the email:
-`notice_context` gathers it, `notice_email_send` renders it in the guardian's language.
+`notice_context` gathers it, `notice_email` renders it in the guardian's language.
 `notices_send` is called by the scheduling services (schedule, reschedule, cancel) inside
 their transaction: one MeetingNotice per guardian, each emailed by its own task on commit.
 """
 
-import datetime
 import html
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import strip_tags
 
-from staff.models import Assignment, Guardian, User
+from staff import outbox
+from staff.models import Assignment, Guardian, OutgoingEmail, User
+from staff.outbox import absolute_url
 
 from ..models import Meeting, MeetingNotice
 from .scheduling_checks import transition_planning_applies
@@ -30,9 +29,6 @@ def notices_send(*, meeting: Meeting, kind: str) -> list[MeetingNotice]:
     manager sees it unsent and sends the notice on paper."""
     if kind not in MeetingNotice.Kind.values:
         raise ValueError(f"Unknown notice kind {kind!r}")
-    # Imported here: the task module calls back into this one.
-    from ..tasks.notices import send_meeting_notice_email
-
     with transaction.atomic():
         notices = MeetingNotice.objects.bulk_create(
             [
@@ -40,8 +36,7 @@ def notices_send(*, meeting: Meeting, kind: str) -> list[MeetingNotice]:
                 for guardian in Guardian.objects.filter(student_id=meeting.student_id)
             ]
         )
-        for notice in notices:
-            send_meeting_notice_email.delay_on_commit(notice.pk)
+        outbox.emails_record("notice", [(notice.pk, notice.guardian.user_id) for notice in notices])
     return notices
 
 
@@ -79,10 +74,6 @@ def notice_context(*, meeting: Meeting, guardian: Guardian | None = None) -> dic
     }
 
 
-def _absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
-
-
 def _text_from_html(body: str) -> str:
     """The plain-text alternative: the same notice without its tags. The notice shows every
     link's address as its text, so nothing is lost."""
@@ -95,57 +86,42 @@ def _text_from_html(body: str) -> str:
     return "\n".join(text).strip() + "\n"
 
 
-def notice_email(notice: MeetingNotice) -> EmailMultiAlternatives:
-    """The notice as an email in the guardian's language, HTML with a plain-text twin."""
+def notice_email(email: OutgoingEmail) -> EmailMultiAlternatives | None:
+    """The notice as the guardian reads it, in their language; nothing for a guardian
+    without an address (the case manager sees it unsent and sends it on paper)."""
+    notice = (
+        MeetingNotice.objects.select_related(
+            "guardian__user", "meeting__student", "meeting__school"
+        )
+        .filter(pk=email.source_id)
+        .first()
+    )
+    if notice is None or not guardian_email(notice.guardian):
+        return None
     guardian = notice.guardian
     with translation.override(guardian_language(guardian)):
         context = {
             **notice_context(meeting=notice.meeting, guardian=guardian),
             "notice_kind": notice.kind,
             "for_email": True,
-            "notice_url": _absolute(reverse("notice", args=[notice.meeting_id])),
+            "notice_url": absolute_url(reverse("notice", args=[notice.meeting_id])),
             "language_code": translation.get_language(),
         }
         subject = " ".join(render_to_string("meetings/email/notice_subject.txt", context).split())
         body = render_to_string("meetings/email/notice.html", context)
+        language = translation.get_language()
     message = EmailMultiAlternatives(
-        subject=subject, body=_text_from_html(body), to=[guardian_email(guardian)]
+        subject=subject,
+        body=_text_from_html(body),
+        to=[guardian_email(guardian)],
+        headers={"Content-Language": language},
     )
     message.attach_alternative(body, "text/html")
     return message
 
 
-def notice_email_send(*, notice_id: int) -> bool:
-    """Send one notice, once. The row stays locked while the mail goes out: a second run
-    of the task waits, then finds it sent; a worker killed mid-send leaves it unmarked for
-    the re-queued run. True when this call sent it."""
-    with transaction.atomic():
-        notice = (
-            MeetingNotice.objects.select_for_update(of=("self",))
-            .select_related("guardian__user", "meeting__student", "meeting__school")
-            .filter(pk=notice_id, sent_at__isnull=True)
-            .first()
+def notice_delivered(email: OutgoingEmail, message) -> None:
+    if message is not None:
+        MeetingNotice.objects.filter(pk=email.source_id).update(
+            sent_at=timezone.now(), updated_at=timezone.now()
         )
-        if notice is None or not guardian_email(notice.guardian):
-            return False
-        notice_email(notice).send()
-        notice.sent_at = timezone.now()
-        notice.save(update_fields=["sent_at", "updated_at"])
-    return True
-
-
-def notices_unsent(*, now: datetime.datetime, older_than: datetime.timedelta) -> list[int]:
-    """Notices queued at least `older_than` ago and still unsent to a guardian who has an
-    address: their task was lost (a broker restart, a worker killed before it ran). The
-    sweep queues them again; the claim in notice_email_send keeps it to one email. Notices
-    of meetings already started are left alone: too late to help. One query."""
-    return list(
-        MeetingNotice.objects.filter(
-            sent_at__isnull=True,
-            created_at__lte=now - older_than,
-            meeting__starts_at__gt=now,
-        )
-        .filter(~Q(guardian__email="") | Q(guardian__user__isnull=False))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )

@@ -1,13 +1,14 @@
-"""In-app notifications, each also emailed by a Celery task queued on commit."""
+"""In-app notifications, each also emailed through the outbox (staff/outbox.py)."""
 
-from django.utils import timezone
+from django.core.mail import EmailMessage
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 
+from staff import outbox
 from staff.access import Right, holders
-from staff.models import User
+from staff.models import OutgoingEmail, User
 
 from ..models import Meeting, Notification
-from ..tasks.notifications import send_notification_email
 
 
 def when(meeting: Meeting) -> str:
@@ -31,5 +32,24 @@ def notify(users, message: str, url: str = "", *, meeting: Meeting) -> None:
     rows = Notification.objects.bulk_create(
         [Notification(user=user, message=message[:300], url=url) for user in recipients]
     )
-    for row in rows:
-        send_notification_email.delay_on_commit(row.pk)
+    outbox.emails_record("notification", [(row.pk, row.user_id) for row in rows])
+
+
+def notification_email(email: OutgoingEmail) -> EmailMessage | None:
+    notification = Notification.objects.select_related("user").filter(pk=email.source_id).first()
+    if notification is None or not notification.user.is_active or not notification.user.email:
+        return None
+    user = notification.user
+    with translation.override(user.preferred_language):
+        link = outbox.absolute_url(notification.url or "/")
+        return EmailMessage(
+            subject=f"iepcoord: {notification.message[:70]}",
+            body=f"{notification.message}\n\n{link}\n",
+            to=[user.email],
+            headers={"Content-Language": translation.get_language()},
+        )
+
+
+def notification_delivered(email: OutgoingEmail, message) -> None:
+    if message is not None:
+        Notification.objects.filter(pk=email.source_id).update(emailed_at=timezone.now())

@@ -5,7 +5,6 @@ import dataclasses
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -14,7 +13,8 @@ from django.utils.translation import gettext as _
 
 from staff import access
 from staff.access import Right
-from staff.models import Student
+from staff.models import OutgoingEmail, Student
+from staff.outbox import absolute_url
 
 from ..models import (
     AttendanceRequest,
@@ -210,46 +210,47 @@ MESSAGES = {
 }
 
 
-def reminder_send(*, reminder_id: int) -> bool:
-    """Send one claimed reminder, once; True when this call emailed it. The row stays
-    locked while the mail goes out: a second run waits, then finds it sent; a worker
-    killed mid-send leaves it unsent for the re-queued run. A reminder that became moot
-    (the request was decided, the plan finalized) is marked done without an email."""
+def reminder_email(email: OutgoingEmail) -> EmailMessage | None:
+    """The claimed reminder's message, built as it goes, in the recipient's language;
+    nothing when it became moot (the request was decided, the plan finalized, the meeting
+    moved) or the recipient no longer holds the right it is about."""
+    reminder = Reminder.objects.select_related("recipient").filter(pk=email.source_id).first()
+    if reminder is None or reminder.kind not in MESSAGES:
+        return None
+    recipient = reminder.recipient
+    if not recipient.is_active or not recipient.email:
+        return None
+    with translation.override(recipient.preferred_language):
+        message = MESSAGES[reminder.kind](reminder, timezone.now())
+        if message is not None and message.student is not None:
+            rights = access.standing_of(recipient).rights_on(message.student)
+            message = message if message.needs in rights else None
+        if message is None:
+            return None
+        return _email(recipient, message)
+
+
+def reminder_delivered(email: OutgoingEmail, message: EmailMessage | None) -> None:
+    """Marked done either way; when it went, it also appears among the notifications."""
     now = timezone.now()
-    with transaction.atomic():
-        reminder = (
-            Reminder.objects.select_for_update(of=("self",))
-            .select_related("recipient")
-            .filter(pk=reminder_id, sent_at__isnull=True)
-            .first()
+    Reminder.objects.filter(pk=email.source_id).update(sent_at=now)
+    if message is not None:
+        Notification.objects.create(
+            user_id=email.recipient_id,
+            message=message.reminder.text[:300],
+            url=message.reminder.path,
+            emailed_at=now,
         )
-        if reminder is None:
-            return False
-        recipient = reminder.recipient
-        message = None
-        if recipient.is_active and recipient.email and reminder.kind in MESSAGES:
-            with translation.override(recipient.preferred_language):
-                message = MESSAGES[reminder.kind](reminder, now)
-                if message is not None and message.student is not None:
-                    rights = access.standing_of(recipient).rights_on(message.student)
-                    message = message if message.needs in rights else None
-                if message is not None:
-                    _email(recipient, message)
-        if message is not None:
-            Notification.objects.create(
-                user=recipient, message=message.text[:300], url=message.path, emailed_at=now
-            )
-        reminder.sent_at = now
-        reminder.save(update_fields=["sent_at"])
-    return message is not None
 
 
-def _email(recipient, message: ReminderMessage) -> None:
+def _email(recipient, message: ReminderMessage) -> EmailMessage:
     body = [message.text, *(["", *message.details] if message.details else []), ""]
-    body.append(f"{settings.SITE_URL}{message.path}")
-    EmailMessage(
+    body.append(absolute_url(message.path))
+    email = EmailMessage(
         subject=f"iepcoord: {message.subject}",
         body="\n".join(body) + "\n",
         to=[recipient.email],
         headers={"Content-Language": translation.get_language()},
-    ).send()
+    )
+    email.reminder = message  # for the in-app notification (reminder_delivered)
+    return email

@@ -4,10 +4,10 @@ Each kind reads its candidates in chunks by keyset (`id > last ORDER BY id LIMIT
 memory stays bounded and every chunk costs the same few queries however many meetings the
 district has. A reminder is claimed by inserting its Reminder row, unique on (kind, object,
 recipient, slot), with `INSERT ... ON CONFLICT DO NOTHING RETURNING id`: only the sweep that
-inserted a row queues its email, so a sweep run twice, or two sweeps at once, send nothing
-twice. The send task locks the row, skips it if `sent_at` is set, sends, then sets
-`sent_at`. A row claimed but still unsent after JOB_REQUEUE_AFTER_SECONDS (its worker died,
-Redis lost the message) is queued again by the next sweep.
+inserted a row records its email in the outbox, in the same transaction, so a sweep run
+twice, or two sweeps at once, send nothing twice. The outbox (staff/outbox.py) sends it,
+building the message only then (reminder_sending.py: a reminder that became moot is
+dropped), and queues it again if it was lost.
 
 A slot names the moment a reminder is for: `24h@202705121400` is "24 hours before the
 meeting at 14:00 UTC on 12 May 2027", so a meeting moved to another time is reminded again.
@@ -25,7 +25,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from staff import access
+from staff import access, outbox
 from staff.models import (
     Assignment,
     Student,
@@ -40,8 +40,6 @@ from ..models import (
     Reminder,
     SecaFeedback,
 )
-from ..tasks.queueing import enqueue_after_commit
-from ..tasks.reminders import reminder_send as reminder_send_task
 from .attendance import attendance_requests_expire
 
 Status = AttendanceRequest.Status
@@ -108,16 +106,18 @@ def keyset_chunks(queryset: QuerySet, fields: tuple, size: int) -> Iterator[list
         last = rows[-1][0]
 
 
-def reminders_claim(rows, *, now: datetime.datetime) -> list[int]:
+def reminders_claim(rows, *, now: datetime.datetime) -> list[tuple[int, int]]:
     """Insert a Reminder per (kind, object_id, recipient_id, slot) not claimed yet, in one
-    statement; the ids of the rows this call inserted. A row another sweep claimed first
-    is not returned: that sweep queues it."""
+    statement; (id, recipient id) of the rows this call inserted. A row another sweep
+    claimed first is not returned: that sweep records its email."""
     rows = sorted(set(rows))
     if not rows:
         return []
     table = connection.ops.quote_name(Reminder._meta.db_table)
     columns = "(kind, object_id, recipient_id, slot, created_at)"
-    conflict = "ON CONFLICT (kind, object_id, recipient_id, slot) DO NOTHING RETURNING id"
+    conflict = (
+        "ON CONFLICT (kind, object_id, recipient_id, slot) DO NOTHING RETURNING id, recipient_id"
+    )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             kinds, objects, recipients, slots = (list(column) for column in zip(*rows, strict=True))
@@ -127,7 +127,7 @@ def reminders_claim(rows, *, now: datetime.datetime) -> list[int]:
                 f"%s::varchar[]) AS t(k, o, r, s) {conflict}",
                 [now, kinds, objects, recipients, slots],
             )
-            return [pk for (pk,) in cursor.fetchall()]
+            return [tuple(row) for row in cursor.fetchall()]
         # SQLite (the embedded default): the same statement in batches of bound values.
         claimed = []
         for start in range(0, len(rows), 500):
@@ -137,14 +137,16 @@ def reminders_claim(rows, *, now: datetime.datetime) -> list[int]:
                 f"INSERT INTO {table} {columns} VALUES {values} {conflict}",
                 [value for row in batch for value in (*row, now)],
             )
-            claimed += [pk for (pk,) in cursor.fetchall()]
+            claimed += [tuple(row) for row in cursor.fetchall()]
         return claimed
 
 
 def _claim_and_queue(rows, *, now: datetime.datetime) -> int:
+    """Claim the reminders, and record an email for each one this sweep claimed, in one
+    transaction: the outbox sends it (staff/outbox.py)."""
     with transaction.atomic():
         claimed = reminders_claim(rows, now=now)
-        enqueue_after_commit(reminder_send_task, claimed)
+        outbox.emails_record("reminder", claimed)
     return len(claimed)
 
 
@@ -363,30 +365,11 @@ def requests_expire(*, now: datetime.datetime, chunk_size: int) -> int:
             return total
 
 
-def reminders_requeue(*, now: datetime.datetime, chunk_size: int) -> int:
-    """Queue again the reminders claimed but still unsent JOB_REQUEUE_AFTER_SECONDS after
-    they were queued. `created_at` then becomes the time it was last queued, so a reminder
-    that cannot go out (SMTP down for hours) is queued once per period, not once per sweep."""
-    stale = Reminder.objects.filter(
-        sent_at__isnull=True,
-        created_at__lt=now - datetime.timedelta(seconds=settings.JOB_REQUEUE_AFTER_SECONDS),
-    )
-    requeued = 0
-    for chunk in keyset_chunks(stale, ("id",), chunk_size):
-        ids = [pk for (pk,) in chunk]
-        with transaction.atomic():
-            Reminder.objects.filter(pk__in=ids, sent_at__isnull=True).update(created_at=now)
-            enqueue_after_commit(reminder_send_task, ids)
-        requeued += len(ids)
-    return requeued
-
-
 def reminders_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Every kind, once; what each claimed. Safe to run twice, or twice at once."""
     now = now or timezone.now()
     size = settings.JOB_CHUNK_SIZE
     return {
-        "requeued": reminders_requeue(now=now, chunk_size=size),
         "expired": requests_expire(now=now, chunk_size=size),
         Kind.MEETING_UPCOMING: reminders_meeting_upcoming(now=now, chunk_size=size),
         Kind.REQUEST_PENDING: reminders_request_pending(now=now, chunk_size=size),

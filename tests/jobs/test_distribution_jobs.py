@@ -54,7 +54,7 @@ def test_a_worker_killed_mid_distribution_leaves_everyone_with_exactly_one_copy(
     plan = plan_for(25)
     # Each message takes 0.2 s at MAIL FROM: the kill lands inside one of them.
     smtp.mail_delay = 0.2
-    first = start_worker(concurrency=1, CELERY_VISIBILITY_TIMEOUT=3)
+    first = start_worker(concurrency=1, CELERY_VISIBILITY_TIMEOUT=3, EMAIL_CLAIM_SECONDS=3)
 
     plans.plan_finalize(actor=case_manager, plan=plan)
     wait_until(lambda: smtp.mail_started >= 20, timeout=60, what="20 messages begun")
@@ -65,9 +65,10 @@ def test_a_worker_killed_mid_distribution_leaves_everyone_with_exactly_one_copy(
     # The message in flight was not accepted, and its row was not marked sent.
     assert plan.deliveries.filter(sent_at__isnull=True).count() == 50 - delivered
 
-    # After the visibility timeout Redis hands the killed worker's task out again.
+    # After the visibility timeout Redis hands the killed worker's task out again, and
+    # once the dead sender's claim has run out the email is sent.
     time.sleep(3.5)
-    second = start_worker(concurrency=2, CELERY_VISIBILITY_TIMEOUT=3)
+    second = start_worker(concurrency=2, CELERY_VISIBILITY_TIMEOUT=3, EMAIL_CLAIM_SECONDS=3)
     received = smtp.wait_for(50, quiet=2, detail=second.log_tail)
 
     assert len(received) == 50 and not once_each(received)

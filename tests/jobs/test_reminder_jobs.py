@@ -15,6 +15,7 @@ from meetings.services import attendance
 from meetings.services.reminders import reminders_sweep
 from meetings.tasks.reminders import reminders_sweep as reminders_sweep_task
 from staff.models import Role
+from staff.outbox import emails_requeue
 from tests import factories as f
 
 from .conftest import once_each, publishing_to
@@ -116,15 +117,16 @@ def test_a_redis_restart_between_sweeps_loses_nothing(
         reminders_sweep()
         smtp.wait_for(30, quiet=0.5, detail=worker.log_tail)
 
-        # Redis is down while a sweep claims: the claims are committed, the messages cannot
-        # be queued. The next sweep after the broker is back queues them again.
+        # Redis is down while a sweep claims: the claims and their emails are committed,
+        # the messages cannot be queued. The outbox's requeue, once the broker is back,
+        # queues them again.
         own_redis.stop()
         meetings_with_teams(school, count=5)
         reminders_sweep()
         assert Reminder.objects.filter(sent_at__isnull=True).count() == 15
         own_redis.start()
         time.sleep(settings.JOB_REQUEUE_AFTER_SECONDS + 0.1)
-        assert reminders_sweep()["requeued"] == 15
+        assert emails_requeue() == 15
         received = smtp.wait_for(45, detail=worker.log_tail)
 
     assert len(received) == 45 and not once_each(received)
