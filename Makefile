@@ -1,5 +1,6 @@
 # Two commands on a machine with only Python 3.11+ and make:
-#   make run    the app with a demo district on http://127.0.0.1:$(PORT) (SQLite, no services)
+#   make run    the app with a demo district on http://127.0.0.1:$(PORT) (SQLite, no services),
+#               and the sweeps of celery beat in a second process (reminders in the console)
 #   make test   the test suite (pass pytest arguments with ARGS="-k demo -x")
 PYTHON ?= python3
 PORT ?= 8000
@@ -12,11 +13,20 @@ MANAGE := $(BIN)/python manage.py
 
 .PHONY: run test lint migrations-check venv ci
 
+# Links in emails point to the port served, unless SITE_URL is set in the environment.
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
+# Without Redis no beat runs: run_sweeps runs its schedule next to runserver. Both run in
+# the background so that the shell's trap acts at once on Ctrl-C or a TERM sent to make
+# alone, and kills both however the other ends; `<&0` keeps the terminal as runserver's
+# stdin (breakpoint() works) where sh would give a background command /dev/null.
 run: $(VENV)/.installed
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo
-	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
-	$(MANAGE) runserver 127.0.0.1:$(PORT)
+	@echo "Serving on http://127.0.0.1:$(PORT)/, links in emails to $$SITE_URL (Ctrl-C to stop)"
+	@trap 'kill $$sweeps $$server 2>/dev/null; wait' EXIT; trap 'exit 130' INT TERM HUP; \
+	$(MANAGE) run_sweeps & sweeps=$$!; \
+	$(MANAGE) runserver 127.0.0.1:$(PORT) <&0 & server=$$!; \
+	wait $$server
 
 # pytest exits 5 when it collects no tests: that fails the build too.
 test: $(VENV)/.installed-dev

@@ -375,6 +375,10 @@ class Notification(models.Model):
     )
     message = models.CharField(max_length=300)
     url = models.CharField(max_length=200, blank=True)
+    # What happened (meetings/letters.py EVENTS) and about what ({"meeting": id, ...}): its
+    # email is built from them, in the reader's language, when it goes.
+    event = models.CharField(max_length=40, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     # Claimed by the email task with a conditional update: a retry never mails twice.

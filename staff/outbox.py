@@ -91,8 +91,8 @@ def _publish(ids: list[int]) -> None:
     """Queue one send task per email, in one broker connection. A broker that is down is
     logged, not raised: the committed change stands and the sweep queues them later."""
     if SEND_TASK not in app.tasks:
-        # A web process has not imported the task modules yet (workers do at start).
-        app.loader.import_default_modules()
+        # A web process has not imported the apps' task modules yet (workers do at start).
+        app.autodiscover_tasks(force=True)
     task = app.tasks[SEND_TASK]
     if app.conf.task_always_eager:
         # The embedded default: no broker, each email is sent here.

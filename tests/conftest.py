@@ -2,6 +2,7 @@ import datetime
 import os
 
 import pytest
+import time_machine
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.cache import cache
 from django.db import connection
@@ -31,6 +32,23 @@ def needs_service(reason: str):
 def postgres(db):
     if connection.vendor != "postgresql":
         needs_service("needs PostgreSQL: set DATABASE_URL")
+
+
+# Every test starts at the same moment: a Wednesday in October, mid school year. The product
+# counts school years (July to June), notice periods and school days, so a suite run on
+# July 1 or over a weekend must not see other data than one run on any other day. Tests
+# of a boundary travel to it themselves. The browser journeys and the real-worker tests
+# (tests/e2e, tests/jobs) run on the real clock: a browser and a worker process have their
+# own.
+FIXED_NOW = datetime.datetime(
+    2026, 10, 14, 10, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=-5))
+)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_now():
+    with time_machine.travel(FIXED_NOW, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -6,6 +6,7 @@ persona matrix is tests/test_access_matrix.py."""
 import datetime
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -294,3 +295,15 @@ def test_a_guardian_without_the_child_no_longer_sees_the_log(client, parent, stu
     Guardian.objects.filter(user=parent).update(user=None)
     client.force_login(parent)
     assert client.get(reverse("access_log", args=[student.pk])).status_code == 404
+
+
+def test_a_secas_assignment_ends_with_the_school_year(seca, student):
+    # Assignments are per school year (July to June): on July 1 last year's grants nothing.
+    # The fixture's assignment is for 2026-27 (the tests run in October 2026).
+    june_30 = datetime.datetime(2027, 6, 30, 15, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(june_30, tick=False):
+        forget_standing(seca)
+        assert Right.SUPPORT in standing_of(seca).rights_on(student)
+    with time_machine.travel(june_30 + datetime.timedelta(days=1), tick=False):
+        forget_standing(seca)
+        assert Right.SUPPORT not in standing_of(seca).rights_on(student)

@@ -28,6 +28,7 @@ from staff.models import (
     User,
     current_school_year,
 )
+from tests.conftest import FIXED_NOW
 
 PASSWORD = "iepcoord-demo"
 LOGINS = [
@@ -52,7 +53,11 @@ def load_demo():
 def demo_loaded(django_db_setup, django_db_blocker):
     """The demo, loaded once for this module: each test still runs in a transaction rolled
     back at its end. Emptied again for the modules that run after this one."""
-    with django_db_blocker.unblock(), override_settings(DEBUG=True, PASSWORD_HASHERS=FAST_HASHERS):
+    with (
+        django_db_blocker.unblock(),
+        override_settings(DEBUG=True, PASSWORD_HASHERS=FAST_HASHERS),
+        time_machine.travel(FIXED_NOW, tick=True),  # the day every test runs on
+    ):
         output = load_demo()
     yield output
     with django_db_blocker.unblock():

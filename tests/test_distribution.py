@@ -123,7 +123,7 @@ def test_finalized_plan_goes_to_every_seca_who_was_not_there_and_to_the_parents(
         # A link behind sign-in, never the record itself.
         assert f"/deliveries/{delivery.pk}/" in message.body
         assert message.attachments == []
-        assert "The finalized plan of Jordan" in message.subject
+        assert message.subject == "Jordan F.'s finalized IEP plan is ready"
     assert Notification.objects.filter(user=team["denied"], message__contains="is ready").exists()
     assert AuditEvent.objects.filter(action="plan.sent").count() == len(expected)
 
@@ -147,8 +147,8 @@ def test_the_email_is_in_the_recipients_language(
     assert languages[team["parent"].email] == "es"
     assert languages[team["denied"].email] == "en"
     [to_parent] = [m for m in outbox if m.to == [team["parent"].email]]
-    assert to_parent.subject.startswith("El plan finalizado de Jordan")
-    assert "Ábralo aquí" in to_parent.body
+    assert to_parent.subject == "El plan del IEP finalizado de Jordan F. está listo"
+    assert "Ábralo después de iniciar sesión" in to_parent.body
 
 
 def test_a_corrected_version_is_delivered_again_once_per_recipient(
@@ -162,7 +162,7 @@ def test_a_corrected_version_is_delivered_again_once_per_recipient(
         django_capture_on_commit_callbacks,
     )
     assert len(outbox) == 2 * first
-    assert all("corrected version 2" in m.subject for m in outbox[first:])
+    assert all(m.subject == "Corrected plan for Jordan F. (version 2)" for m in outbox[first:])
     # Creating the deliveries again, or running a send task again, sends nothing more.
     with django_capture_on_commit_callbacks(execute=True):
         assert distribution.plan_deliveries_create(plan=v2) == []

@@ -37,13 +37,13 @@ def test_the_smtp_conversation_happens_with_no_transaction_open(settings, seca, 
     settings.EMAIL_BACKEND = "tests.test_outbox.NoTransactionBackend"
     # A transaction=True test: on_commit runs at the real commit, eagerly, as in the
     # embedded default.
-    notify([seca], "Your request was approved", meeting=meeting)
+    notify([seca], "invited", meeting=meeting)
     assert [m.to for m in mail.outbox] == [[seca.email]]
     assert OutgoingEmail.objects.get().sent_at is not None
 
 
 def _recorded(seca, meeting):
-    notify([seca], "Your request was approved", meeting=meeting)  # not queued: no commit
+    notify([seca], "invited", meeting=meeting)  # not queued: no commit
     return OutgoingEmail.objects.get()
 
 
@@ -53,11 +53,9 @@ def test_an_email_is_sent_once_and_marked(seca, meeting, mailoutbox):
     assert outbox.email_send(email_id=email.pk) is False
     assert len(mailoutbox) == 1
     email.refresh_from_db()
-    assert (email.to, email.subject, email.attempts) == (
-        seca.email,
-        "iepcoord: Your request was approved",
-        1,
-    )
+    assert (email.to, email.attempts) == (seca.email, 1)
+    assert email.subject.startswith("Invitation: Jordan F.'s IEP meeting on ")
+    assert email.language == "en"
     assert Notification.objects.get().emailed_at is not None
 
 

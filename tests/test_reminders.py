@@ -116,7 +116,8 @@ def test_invited_team_and_approved_seca_are_reminded_a_week_and_a_day_before_onc
 
     for user in (case_manager, teacher, seca):
         [email] = sent(outbox, to=user)
-        assert "Reminder: the Annual review for Jordan" in email.body
+        assert email.subject == "Reminder: Jordan F.'s IEP meeting is in 6 days"
+        assert "A reminder of the IEP meeting of Jordan" in email.body
         assert f"/meetings/{team_meeting.pk}/" in email.body
     assert len(outbox) == 3
     assert Notification.objects.filter(user=seca, message__startswith="Reminder").count() == 1
@@ -249,7 +250,7 @@ def test_requests_still_pending_at_the_start_expire_and_the_secas_are_asked_for_
     assert {r.status for r in AttendanceRequest.objects.all()} == {"expired"}
     for req in requests:
         assert Notification.objects.filter(
-            user=req.seca, message__contains="not decided before it started"
+            user=req.seca, message__startswith="Not decided in time"
         ).exists()
 
 

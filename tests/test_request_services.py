@@ -154,7 +154,8 @@ def test_approval_records_coverage_and_puts_seca_on_the_team(
     req.refresh_from_db()
     assert (req.status, req.covered_by, req.decided_by) == (S.APPROVED, cover, principal)
     assert Invitation.objects.filter(meeting=meeting, user=seca).exists()
-    assert mail.outbox[0].to == [seca.email] and "approved by Pat Principal" in mail.outbox[0].body
+    assert mail.outbox[0].to == [seca.email]
+    assert "Pat Principal approved your request" in mail.outbox[0].body
     event = AuditEvent.objects.get(action="request.approved")
     assert event.before["status"] == "pending" and event.after["covered_by"] == cover.pk
 
@@ -218,7 +219,7 @@ def test_denial_asks_the_seca_for_feedback(
         )
     req.refresh_from_db()
     assert req.decided_by == designee
-    assert "denied by Dana Designee" in mail.outbox[0].body
+    assert "Dana Designee denied your request" in mail.outbox[0].body
     assert "feedback" in mail.outbox[0].body
     assert f"/meetings/{meeting.pk}/feedback/" in mail.outbox[0].body
 
@@ -372,14 +373,14 @@ def test_a_lost_notification_email_is_queued_again_and_sent_once(
     seca, meeting, mailoutbox, django_capture_on_commit_callbacks
 ):
     # The broker lost both (nothing ran at the commit); only the old one is due again.
-    notify([seca], "Your request was approved", meeting=meeting)
+    notify([seca], "invited", meeting=meeting)
     lost = Notification.objects.get()
     OutgoingEmail.objects.update(queued_at=timezone.now() - datetime.timedelta(hours=1))
-    notify([seca], "Fresh, its task still queued", meeting=meeting)
+    notify([seca], "meeting_moved", meeting=meeting)  # fresh: its task is still queued
     with django_capture_on_commit_callbacks(execute=True):
         assert outbox.emails_requeue() == 1
     with django_capture_on_commit_callbacks(execute=True):
         assert outbox.emails_requeue() == 0
     lost.refresh_from_db()
     assert lost.emailed_at is not None
-    assert [m.subject for m in mailoutbox] == ["iepcoord: Your request was approved"]
+    assert [m.subject[:38] for m in mailoutbox] == ["Invitation: Jordan F.'s IEP meeting on"]

@@ -254,7 +254,7 @@ def test_notifications_show_unread_count_and_mark_read(client, seca, meeting, pr
     )
     client.force_login(seca)
     page = client.get(reverse("notification_list")).content.decode()
-    assert "was approved by Pat Principal" in page
+    assert "Approved: your request to attend Jordan F.&#x27;s IEP meeting" in page
     assert '1<span class="visually-hidden"> unread' in page
     client.post(reverse("notifications_mark_read"))
     page = client.get(reverse("notification_list")).content.decode()

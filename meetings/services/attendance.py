@@ -8,7 +8,6 @@ email, on commit. Views turn a DomainError into a message next to the form.
 import datetime
 
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -21,7 +20,7 @@ from staff.services import DomainError
 from .. import access
 from ..access import Action
 from ..models import REQUEST_TRANSITIONS, AttendanceRequest, Invitation, Meeting, SecaFeedback
-from .notifications import meeting_label, notify
+from .notifications import notify
 
 Status = AttendanceRequest.Status
 
@@ -129,10 +128,9 @@ def attendance_request_submit(*, seca: User, meeting: Meeting, note: str = "") -
     )
     notify(
         User.objects.filter(holders(Right.DECIDE, meeting.student)),
-        _("%(seca)s asks to attend the %(meeting)s.")
-        % {"seca": seca.full_name, "meeting": meeting_label(meeting)},
-        reverse("request_decide", args=[req.pk]),
+        "request_submitted",
         meeting=meeting,
+        request=req,
     )
     return req
 
@@ -214,23 +212,11 @@ def attendance_request_decide(
         },
     )
     _sync_seca_invitation(req)
-    if approve:
-        message = _("Your request to attend the %(meeting)s was approved by %(who)s.")
-    else:
-        message = _(
-            "Your request to attend the %(meeting)s was denied by %(who)s: %(reason)s. "
-            "Please give your feedback before the meeting."
-        )
     notify(
         [req.seca],
-        message
-        % {
-            "meeting": meeting_label(meeting),
-            "who": approver.full_name,
-            "reason": req.get_deny_reason_display(),
-        },
-        reverse("feedback_edit", args=[meeting.pk]) if not approve else reverse("home"),
+        "request_approved" if approve else "request_denied",
         meeting=meeting,
+        request=req,
     )
     return req
 
@@ -262,8 +248,8 @@ def requests_follow_meeting(*, meeting: Meeting, action: str, actor: User | None
         _request_transition(
             req, action=action, actor=actor, changes={"reopened": action == "reopen"}
         )
-        if action != "reopen":
-            _sync_seca_invitation(req)
+        # Re-opened, the SECA is no longer on the team the notice names until re-approved.
+        _sync_seca_invitation(req)
         changed.append(req)
     return changed
 
@@ -277,22 +263,13 @@ def attendance_requests_expire(
     now = now or timezone.now()
     expired = list(
         AttendanceRequest.objects.select_for_update(of=("self",), skip_locked=True)
-        .select_related("meeting__student", "meeting__school", "seca")
+        .select_related("meeting__student__school", "meeting__school", "seca")
         .filter(status=Status.PENDING, meeting__starts_at__lte=now)
         .order_by("id")[:limit]
     )
     for req in expired:
         _request_transition(req, action="expire", actor=None)
-        notify(
-            [req.seca],
-            _(
-                "Your request to attend the %(meeting)s was not decided before it started. "
-                "Your feedback reaches the team with the meeting's papers."
-            )
-            % {"meeting": meeting_label(req.meeting)},
-            reverse("feedback_edit", args=[req.meeting_id]),
-            meeting=req.meeting,
-        )
+        notify([req.seca], "request_expired", meeting=req.meeting, request=req)
     return len(expired)
 
 
@@ -340,11 +317,5 @@ def feedback_save(*, seca: User, meeting: Meeting, data: dict, submit: bool) -> 
     )
     if first_submission:
         team = {meeting.scheduled_by, meeting.student.case_manager} - {None}
-        notify(
-            team,
-            _("%(seca)s submitted feedback for the %(meeting)s.")
-            % {"seca": seca.full_name, "meeting": meeting_label(meeting)},
-            reverse("meeting_detail", args=[meeting.pk]),
-            meeting=meeting,
-        )
+        notify(team, "feedback_submitted", meeting=meeting, seca=seca.full_name)
     return feedback

@@ -12,19 +12,17 @@ new Plan row: delivered again, as a new version, once per recipient.
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from staff import outbox
 from staff.audit import audit_record
+from staff.letters import Letter, compose, date, greeting, in_language, short_name
 from staff.models import Assignment, Guardian, OutgoingEmail, User
-from staff.outbox import absolute_url
 from staff.services import DomainError
 
 from ..models import Invitation, Notification, Plan, PlanDelivery
-from .notifications import meeting_label
 
 Reason = PlanDelivery.Reason
 
@@ -74,11 +72,11 @@ def plan_deliveries_create(*, plan: Plan) -> list[int]:
 
 
 def delivery_email(email: OutgoingEmail) -> EmailMessage | None:
-    """The email in the recipient's language: a link to the plan behind sign-in. The plan
+    """The letter in the recipient's language: a link to the plan behind sign-in. The plan
     is never attached: a student record does not travel in a mailbox."""
     delivery = (
         PlanDelivery.objects.select_related(
-            "recipient", "plan__meeting__student", "plan__meeting__school"
+            "recipient", "plan__meeting__student__school", "plan__meeting__school"
         )
         .filter(pk=email.source_id, plan__finalized_at__isnull=False)
         .first()
@@ -86,24 +84,53 @@ def delivery_email(email: OutgoingEmail) -> EmailMessage | None:
     if delivery is None or not delivery.recipient.is_active or not delivery.recipient.email:
         return None
     recipient, plan = delivery.recipient, delivery.plan
-    with translation.override(recipient.preferred_language):
-        context = {
-            "recipient": recipient,
-            "student": plan.meeting.student,
-            "meeting": meeting_label(plan.meeting),
-            "version": plan.version,
-            "is_seca": delivery.reason == Reason.SECA_NOT_HONORED,
-            "url": absolute_url(reverse("delivery_open", args=[delivery.pk])),
+    meeting, student = plan.meeting, plan.meeting.student
+    with in_language(recipient):
+        names = {"student": short_name(student), "version": plan.version}
+        if plan.version > 1:
+            subject = _("Corrected plan for %(student)s (version %(version)d)") % names
+        else:
+            subject = _("%(student)s's finalized IEP plan is ready") % names
+        if delivery.reason == Reason.SECA_NOT_HONORED:
+            first = _(
+                "The plan from the IEP meeting of %(student)s on %(date)s is finalized. You could not attend that meeting, so you receive a copy: it says how to support %(student)s every day."
+            )
+            reason = _(
+                "You receive this copy because you support %(student)s and could not attend the meeting."
+            )
+        else:
+            first = _(
+                "The plan from the IEP meeting of %(student)s on %(date)s is finalized. As %(student)s's parent or guardian, you receive a copy."
+            )
+            reason = _(
+                "You receive this copy as %(student)s's parent or guardian (34 CFR 300.322(f))."
+            )
+        values = {
+            "student": student.full_name,
+            "date": date(timezone.localtime(meeting.starts_at, meeting.school.tzinfo).date()),
         }
-        subject = render_to_string("meetings/plans/email/delivery_subject.txt", context)
-        body = render_to_string("meetings/plans/email/delivery.txt", context)
-        language = translation.get_language()
-    return EmailMessage(
-        subject=" ".join(subject.split()),
-        body=body,
-        to=[recipient.email],
-        headers={"Content-Language": language},
-    )
+        paragraphs = [first % values]
+        if plan.version > 1:
+            paragraphs.append(
+                _(
+                    "This is a corrected version (%(version)d): it replaces the copy you received before."
+                )
+                % names
+            )
+        paragraphs.append(
+            _(
+                "Open it after signing in; opening it tells the school you received it. The plan is not attached to this email, to keep the student's record private."
+            )
+        )
+        letter = Letter(
+            subject=subject,
+            greeting=greeting(recipient.get_short_name()),
+            paragraphs=paragraphs,
+            action=(_("Open the plan"), reverse("delivery_open", args=[delivery.pk])),
+            reason=reason % values,
+            school=student.school,
+        )  # fmt: skip
+        return compose(letter, to=recipient.email)
 
 
 def delivery_delivered(email: OutgoingEmail, message) -> None:

@@ -55,8 +55,6 @@ def notice_context(*, meeting: Meeting, guardian: Guardian | None = None) -> dic
     right to bring others who know the child (the SECA included), the interpreter, how to
     ask for another time. `meeting` comes with its student and school. Two queries: the
     invitations and the child's SECAs."""
-    # Imported here: the scheduling services import this module.
-
     student = meeting.student
     supporting = Assignment.objects.current().filter(student=student, kind=Assignment.Kind.SECA)
     secas = list(User.objects.filter(pk__in=supporting.values("staff_id")).order_by("full_name"))

@@ -1,53 +1,79 @@
-"""In-app notifications, each also emailed through the outbox (staff/outbox.py)."""
+"""In-app notifications, each also emailed through the outbox (staff/outbox.py).
+
+A notification is an event (meetings/letters.py EVENTS) about a meeting: its in-app text is
+the letter's subject, built in the reader's language when it is created; its email is the
+whole letter, built again in the reader's language when it goes.
+"""
 
 from django.core.mail import EmailMessage
-from django.utils import timezone, translation
-from django.utils.formats import date_format
+from django.utils import timezone
 
 from staff import outbox
 from staff.access import Right, holders
+from staff.letters import compose, fit, in_language
 from staff.models import OutgoingEmail, User
 
-from ..models import Meeting, Notification
+from ..letters import EVENTS, meeting_ics
+from ..models import AttendanceRequest, Meeting, Notification
 
 
-def when(meeting: Meeting) -> str:
-    local = timezone.localtime(meeting.starts_at, meeting.school.tzinfo)
-    return date_format(local, "l, F j, g:i A")
-
-
-def meeting_label(meeting: Meeting) -> str:
-    return f"{meeting.get_kind_display()} for {meeting.student.full_name}, {when(meeting)}"
-
-
-def notify(users, message: str, url: str = "", *, meeting: Meeting) -> None:
-    """An in-app notification per user, each emailed by its own task after commit. Only to
-    those who may still see the meeting's student (staff/access.py): a SECA whose assignment
-    ended or the old school's staff of a student who moved hear nothing of them. One query
-    to check the recipients, one to insert."""
+def notify(users, event: str, *, meeting: Meeting, request=None, **params) -> None:
+    """One notification per user, each emailed through the outbox. Only to those who may
+    still see the meeting's student (staff/access.py): a SECA whose assignment ended or the
+    old school's staff of a student who moved hear nothing of them. `params` are the
+    event's (JSON) details. Three queries: the recipients, the rows, their emails."""
+    if event not in EVENTS:
+        raise ValueError(f"Unknown notification event {event!r}")
     ids = {user.pk for user in users}
     if not ids:
         return
     recipients = User.objects.filter(holders(Right.VIEW, meeting.student), pk__in=ids)
-    rows = Notification.objects.bulk_create(
-        [Notification(user=user, message=message[:300], url=url) for user in recipients]
-    )
+    stored = {"meeting": meeting.pk, "request": request.pk if request else None, **params}
+    rows = []
+    for user in recipients:
+        with in_language(user):
+            letter = EVENTS[event](user, meeting, request, params)
+        rows.append(
+            Notification(
+                user=user,
+                message=fit(letter.subject)[:300],
+                url=letter.path,
+                event=event,
+                params=stored,
+            )
+        )
+    Notification.objects.bulk_create(rows)
     outbox.emails_record("notification", [(row.pk, row.user_id) for row in rows])
 
 
 def notification_email(email: OutgoingEmail) -> EmailMessage | None:
+    """The notification's letter, in its reader's language, with the meeting's calendar
+    file when it has one; nothing for a reader without an address or gone."""
     notification = Notification.objects.select_related("user").filter(pk=email.source_id).first()
-    if notification is None or not notification.user.is_active or not notification.user.email:
+    if notification is None or notification.event not in EVENTS:
         return None
     user = notification.user
-    with translation.override(user.preferred_language):
-        link = outbox.absolute_url(notification.url or "/")
-        return EmailMessage(
-            subject=f"iepcoord: {notification.message[:70]}",
-            body=f"{notification.message}\n\n{link}\n",
-            to=[user.email],
-            headers={"Content-Language": translation.get_language()},
-        )
+    if not user.is_active or not user.email:
+        return None
+    params = dict(notification.params)
+    meeting = (
+        Meeting.objects.select_related("student__school", "school")
+        .filter(pk=params.pop("meeting", None))
+        .first()
+    )
+    request_id = params.pop("request", None)
+    request = (
+        AttendanceRequest.objects.select_related("seca", "decided_by", "covered_by")
+        .filter(pk=request_id)
+        .first()
+    )
+    if meeting is None or (request_id and request is None):
+        return None
+    with in_language(user):
+        letter = EVENTS[notification.event](user, meeting, request, params)
+        if letter.calendar is not None:
+            letter.attachments += meeting_ics(letter.calendar, user)
+        return compose(letter, to=user.email)
 
 
 def notification_delivered(email: OutgoingEmail, message) -> None:

@@ -10,10 +10,7 @@ import datetime
 
 from django.db import transaction
 from django.db.models import Prefetch
-from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from staff.access import standing_of
 from staff.audit import audit_record
@@ -24,7 +21,7 @@ from .. import access
 from ..access import Action
 from ..models import Meeting, NoticeResponse, ParentWish, Plan
 from .attendance import meeting_lock
-from .notifications import meeting_label, notify
+from .notifications import notify
 
 
 def guardian_for(*, user: User, student_id: int) -> Guardian | None:
@@ -48,18 +45,15 @@ def _check_answerable(*, guardian: Guardian, meeting: Meeting) -> None:
         raise DomainError(_("The meeting has started: your answer can no longer be changed."))
 
 
-def _tell_the_team(*, meeting: Meeting, message, values: dict) -> None:
-    """Tell the scheduler (and the case manager), each in their own language: the parent's
-    request is rendered in the parent's, the notification must not be."""
-    recipients = {u.pk: u for u in (meeting.scheduled_by, meeting.student.case_manager) if u}
-    for user in recipients.values():
-        with translation.override(user.preferred_language):
-            notify(
-                [user],
-                str(message) % {**values, "meeting": meeting_label(meeting)},
-                reverse("meeting_detail", args=[meeting.pk]),
-                meeting=meeting,
-            )
+def _tell_the_team(meeting: Meeting, event: str, **params) -> None:
+    """Tell the student's case manager and whoever scheduled the meeting, each in their own
+    language (notify builds each reader's letter in theirs, not the parent's)."""
+    notify(
+        {meeting.scheduled_by, meeting.student.case_manager} - {None},
+        event,
+        meeting=meeting,
+        **params,
+    )
 
 
 def _guardian_row_save(model, *, guardian: Guardian, meeting: Meeting, action: str, values):
@@ -88,17 +82,6 @@ def _guardian_row_save(model, *, guardian: Guardian, meeting: Meeting, action: s
     return row, True
 
 
-ANSWER_NOTIFICATIONS = {
-    NoticeResponse.Answer.WILL_ATTEND: gettext_lazy("%(guardian)s will attend the %(meeting)s."),
-    NoticeResponse.Answer.ANOTHER_TIME: gettext_lazy(
-        "%(guardian)s asks for another time for the %(meeting)s: “%(note)s”"
-    ),
-    NoticeResponse.Answer.WILL_NOT_ATTEND: gettext_lazy(
-        "%(guardian)s will not attend the %(meeting)s."
-    ),
-}
-
-
 @transaction.atomic
 def notice_response_save(
     *, guardian: Guardian, meeting: Meeting, answer: str, note: str = ""
@@ -123,19 +106,9 @@ def notice_response_save(
     if not changed:
         return response
     _tell_the_team(
-        meeting=meeting,
-        message=ANSWER_NOTIFICATIONS[answer],
-        values={"guardian": guardian.full_name, "note": note},
+        meeting, "parent_answered", guardian=guardian.full_name, answer=answer, note=note
     )
     return response
-
-
-WISH_NOTIFICATIONS = {
-    ParentWish.Wish.ATTEND: gettext_lazy("%(guardian)s asks that the SECA attend the %(meeting)s."),
-    ParentWish.Wish.NOT_ATTEND: gettext_lazy(
-        "%(guardian)s asks that the SECA not attend the %(meeting)s."
-    ),
-}
 
 
 @transaction.atomic
@@ -159,9 +132,7 @@ def parent_wish_save(
     )
     if not changed:
         return parent_wish
-    _tell_the_team(
-        meeting=meeting, message=WISH_NOTIFICATIONS[wish], values={"guardian": guardian.full_name}
-    )
+    _tell_the_team(meeting, "parent_wish", guardian=guardian.full_name, wish=wish, note=note)
     return parent_wish
 
 

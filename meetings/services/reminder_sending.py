@@ -1,5 +1,6 @@
-"""Sending one claimed reminder: its message, built when it goes (so a reminder that became
-moot is dropped), in the recipient's language, with the row locked so it goes once."""
+"""What a claimed reminder says, built when its email goes (so a reminder that became moot
+is dropped) as a letter (staff/letters.py) in the recipient's language; the outbox sends it
+once (staff/outbox.py)."""
 
 import dataclasses
 
@@ -7,15 +8,16 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.formats import date_format
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from staff import access
 from staff.access import Right
+from staff.letters import Letter, compose, date, greeting, in_language, short_name
 from staff.models import OutgoingEmail, Student
-from staff.outbox import absolute_url
 
+from ..letters import meeting_facts
 from ..models import (
     AttendanceRequest,
     Meeting,
@@ -24,46 +26,61 @@ from ..models import (
     Reminder,
     SecaFeedback,
 )
-from .notifications import meeting_label
 from .reminders import Kind, finalized_plan, reminder_slot, students_with_reviews_due
 
 Status = AttendanceRequest.Status
 
 
 @dataclasses.dataclass(frozen=True)
-class ReminderMessage:
-    subject: str
-    text: str
-    path: str
-    details: tuple[str, ...] = ()
-    # The student it is about, and the right the recipient must still hold on them
-    # (staff/access.py): a reminder to someone who lost it since the claim is dropped.
+class Reminding:
+    """A reminder's letter, the student it is about and the right its reader must still
+    hold on them (staff/access.py): one to someone who lost it since the claim is dropped."""
+
+    letter: Letter
     student: Student | None = None
     needs: Right = Right.VIEW
 
 
-def _meeting_upcoming(reminder: Reminder, now) -> ReminderMessage | None:
+def _meeting_upcoming(reminder: Reminder, user, now) -> Reminding | None:
     meeting = (
-        Meeting.objects.select_related("student", "school")
+        Meeting.objects.select_related("student__school", "school")
         .filter(pk=reminder.object_id, state=Meeting.State.SCHEDULED, starts_at__gt=now)
         .first()
     )
     # Moved since the claim: the new time has reminders of its own.
     if meeting is None or not reminder.slot.endswith(reminder_slot(0, meeting.starts_at)[2:]):
         return None
-    where = [meeting.location, meeting.video_link, meeting.phone_dial_in]
-    return ReminderMessage(
-        subject=_("Reminder: %(meeting)s") % {"meeting": meeting_label(meeting)},
-        text=_("Reminder: the %(meeting)s.") % {"meeting": meeting_label(meeting)},
-        path=reverse("meeting_detail", args=[meeting.pk]),
-        details=tuple(filter(None, where)),
-        student=meeting.student,
+    hours = int((meeting.starts_at - now).total_seconds() // 3600)
+    names = {"student": short_name(meeting.student), "days": max(1, round(hours / 24))}
+    subject = (
+        _("Reminder: %(student)s's IEP meeting is tomorrow") % names
+        if hours < 36
+        else ngettext(
+            "Reminder: %(student)s's IEP meeting is in %(days)d day",
+            "Reminder: %(student)s's IEP meeting is in %(days)d days",
+            names["days"],
+        )
+        % names
     )
+    letter = Letter(
+        subject=subject,
+        greeting=greeting(user.get_short_name()),
+        paragraphs=[
+            _("A reminder of the IEP meeting of %(student)s.") % {"student": meeting.student.full_name}
+        ],
+        facts=meeting_facts(meeting),
+        action=(_("Open the meeting"), reverse("meeting_detail", args=[meeting.pk])),
+        reason=_("You receive this reminder because you take part in this meeting."),
+        school=meeting.student.school,
+    )  # fmt: skip
+    return Reminding(letter, meeting.student)
 
 
-def _request_pending(reminder: Reminder, now) -> ReminderMessage | None:
+def _request_pending(reminder: Reminder, user, now) -> Reminding | None:
     req = (
-        AttendanceRequest.objects.select_related("seca", "meeting__student", "meeting__school")
+        AttendanceRequest.objects.select_related(
+            "seca", "meeting__student__school", "meeting__school"
+        )
         .filter(
             pk=reminder.object_id,
             status=Status.PENDING,
@@ -74,26 +91,34 @@ def _request_pending(reminder: Reminder, now) -> ReminderMessage | None:
     )
     if req is None:
         return None
-    values = {"seca": req.seca.full_name, "meeting": meeting_label(req.meeting)}
+    meeting = req.meeting
+    names = {"seca": req.seca.full_name, "student": short_name(meeting.student)}
     if reminder.kind == Kind.REQUEST_ESCALATED:
+        subject = _("Still undecided: %(seca)s's request to attend %(student)s's IEP meeting")
         text = _(
-            "%(seca)s's request to attend the %(meeting)s is still undecided and the meeting "
-            "is close: your designees have not acted. Please decide it, as the principal."
-        )
+            "%(seca)s's request to attend the IEP meeting of %(student)s is still undecided and the meeting is close: your designees have not acted. Please decide it, as the principal."
+        )  # fmt: skip
     else:
-        text = _("%(seca)s's request to attend the %(meeting)s is waiting for your decision.")
-    return ReminderMessage(
-        subject=_("%(seca)s's request to attend is waiting for a decision") % values,
-        text=text % values,
-        path=reverse("request_decide", args=[req.pk]),
-        student=req.meeting.student,
-        needs=Right.DECIDE,
+        subject = _("Waiting for you: %(seca)s's request to attend %(student)s's IEP meeting")
+        text = _(
+            "%(seca)s's request to attend the IEP meeting of %(student)s is waiting for your decision. Undecided when the meeting starts, it counts as not honored."
+        )  # fmt: skip
+    letter = Letter(
+        subject=subject % names,
+        greeting=greeting(user.get_short_name()),
+        paragraphs=[text % {**names, "student": meeting.student.full_name}],
+        facts=meeting_facts(meeting),
+        action=(_("Decide the request"), reverse("request_decide", args=[req.pk])),
+        reason=_("You receive this reminder because you decide SECA requests at %(school)s.")
+        % {"school": meeting.student.school.name},
+        school=meeting.student.school,
     )
+    return Reminding(letter, meeting.student, Right.DECIDE)
 
 
-def _feedback_due(reminder: Reminder, now) -> ReminderMessage | None:
+def _feedback_due(reminder: Reminder, user, now) -> Reminding | None:
     meeting = (
-        Meeting.objects.select_related("student", "school")
+        Meeting.objects.select_related("student__school", "school")
         .filter(pk=reminder.object_id, state=Meeting.State.SCHEDULED, starts_at__gt=now)
         .exclude(
             Exists(
@@ -108,45 +133,69 @@ def _feedback_due(reminder: Reminder, now) -> ReminderMessage | None:
     )
     if meeting is None:
         return None
-    return ReminderMessage(
-        subject=_("Your feedback is due before the meeting"),
-        text=_(
-            "Your feedback for the %(meeting)s is due before it starts: it reaches the team "
-            "with the meeting's papers."
-        )
-        % {"meeting": meeting_label(meeting)},
-        path=reverse("feedback_edit", args=[meeting.pk]),
-        student=meeting.student,
-        needs=Right.SUPPORT,
+    letter = Letter(
+        subject=_("Your feedback for %(student)s's IEP meeting is due before it starts")
+        % {"student": short_name(meeting.student)},
+        greeting=greeting(user.get_short_name()),
+        paragraphs=[
+            _(
+                "Your request to attend the IEP meeting of %(student)s was not honored. Your feedback, in the agreed format, reaches the team with the meeting's papers: please give it before the meeting starts."
+            )
+            % {"student": meeting.student.full_name},
+        ],  # fmt: skip
+        facts=meeting_facts(meeting),
+        action=(_("Give your feedback"), reverse("feedback_edit", args=[meeting.pk])),
+        reason=_("You receive this reminder because you asked to attend this meeting."),
+        school=meeting.student.school,
     )
+    return Reminding(letter, meeting.student, Right.SUPPORT)
 
 
-def _plan_not_finalized(reminder: Reminder, now) -> ReminderMessage | None:
+def _plan_not_finalized(reminder: Reminder, user, now) -> Reminding | None:
     meeting = (
-        Meeting.objects.select_related("student", "school")
+        Meeting.objects.select_related("student__school", "school")
         .filter(pk=reminder.object_id, state=Meeting.State.HELD)
         .exclude(Exists(finalized_plan()))
         .first()
     )
     if meeting is None:
         return None
-    return ReminderMessage(
-        subject=_("A plan is not finalized yet"),
-        text=_(
-            "The plan of the %(meeting)s is not finalized yet: once it is, the family and the "
-            "SECAs who could not attend receive their copy."
-        )
-        % {"meeting": meeting_label(meeting)},
-        path=reverse("meeting_detail", args=[meeting.pk]) + "#plans",
-        student=meeting.student,
-        needs=Right.MANAGE,
-    )
+    letter = Letter(
+        subject=_("The plan of %(student)s's IEP meeting is not finalized yet")
+        % {"student": short_name(meeting.student)},
+        greeting=greeting(user.get_short_name()),
+        paragraphs=[
+            _("The IEP meeting of %(student)s was held, and its plan is not finalized yet. Once it is, the family and the SECAs who could not attend receive their copy.") % {"student": meeting.student.full_name},
+        ],  # fmt: skip
+        facts=meeting_facts(meeting),
+        action=(_("Upload or finalize the plan"), reverse("meeting_detail", args=[meeting.pk]) + "#plans"),
+        reason=_("You receive this reminder because you run %(student)s's IEP meetings.")
+        % {"student": meeting.student.full_name},
+        school=meeting.student.school,
+    )  # fmt: skip
+    return Reminding(letter, meeting.student, Right.MANAGE)
 
 
 REVIEWS_LISTED = 50
 
 
-def _reviews_due(reminder: Reminder, now) -> ReminderMessage | None:
+def _review_line(student) -> str:
+    missing = []
+    if student.annual_missing:
+        missing.append(
+            _("annual review due %(date)s, not scheduled") % {"date": date(student.annual_review_due)}
+        )  # fmt: skip
+    if student.reeval_missing:
+        missing.append(
+            _("re-evaluation due %(date)s, not scheduled") % {"date": date(student.reevaluation_due)}
+        )  # fmt: skip
+    return _("%(student)s: %(missing)s") % {
+        "student": student.full_name,
+        "missing": "; ".join(missing),
+    }
+
+
+def _reviews_due(reminder: Reminder, user, now) -> Reminding | None:
     students = list(
         students_with_reviews_due(now=now)
         .filter(access.standing_of(reminder.recipient).caseload_filter())
@@ -154,49 +203,52 @@ def _reviews_due(reminder: Reminder, now) -> ReminderMessage | None:
     )
     if not students:
         return None
-    lines = []
-    for student in students[:REVIEWS_LISTED]:
-        due = [
-            _("annual review due %(date)s") % {"date": date_format(student.annual_review_due)}
-            if student.annual_review_due
-            else "",
-            _("re-evaluation due %(date)s") % {"date": date_format(student.reevaluation_due)}
-            if student.reevaluation_due
-            else "",
-        ]
-        lines.append(f"- {student.full_name}: {'; '.join(filter(None, due))}")
+    paragraphs = [
+        _("These students on your caseload have an annual review or a re-evaluation due within %(days)d days, or overdue, with no meeting scheduled for it (34 CFR 300.324(b), 300.303):") % {"days": settings.REMINDER_REVIEW_DAYS},
+        *(_review_line(student) for student in students[:REVIEWS_LISTED]),
+    ]  # fmt: skip
     if len(students) > REVIEWS_LISTED:
-        lines.append(_("… and more on your caseload page."))
-    return ReminderMessage(
-        subject=_("Reviews coming due on your caseload"),
-        text=_(
-            "Students on your caseload have an annual review or a re-evaluation due within "
-            "%(days)d days, or overdue, and no meeting scheduled for it."
+        paragraphs.append(_("… and more on your caseload page."))
+    letter = Letter(
+        subject=ngettext(
+            "%(count)d review to schedule on your caseload",
+            "%(count)d reviews to schedule on your caseload",
+            len(students),
         )
-        % {"days": settings.REMINDER_REVIEW_DAYS},
-        path=reverse("caseload"),
-        details=tuple(lines),
+        % {"count": len(students)},
+        greeting=greeting(user.get_short_name()),
+        paragraphs=paragraphs,
+        action=(_("Open your caseload"), reverse("caseload") + "?show=due_soon"),
+        reason=_("You receive this weekly reminder because you are these students' case manager."),
     )
+    return Reminding(letter)
 
 
-def _plan_not_acknowledged(reminder: Reminder, now) -> ReminderMessage | None:
+def _plan_not_acknowledged(reminder: Reminder, user, now) -> Reminding | None:
     delivery = (
-        PlanDelivery.objects.select_related("plan__meeting__student", "plan__meeting__school")
+        PlanDelivery.objects.select_related(
+            "plan__meeting__student__school", "plan__meeting__school"
+        )
         .filter(pk=reminder.object_id, acknowledged_at__isnull=True)
         .first()
     )
     if delivery is None:
         return None
-    return ReminderMessage(
-        subject=_("Please open the finalized plan"),
-        text=_(
-            "The finalized plan of %(student)s (version %(version)d) was sent to you and you "
-            "have not opened it yet. Please open it: it says how to support the student."
-        )
-        % {"student": delivery.plan.meeting.student.full_name, "version": delivery.plan.version},
-        path=reverse("delivery_open", args=[delivery.pk]),
-        student=delivery.plan.meeting.student,
+    student = delivery.plan.meeting.student
+    letter = Letter(
+        subject=_("Please open %(student)s's finalized plan") % {"student": short_name(student)},
+        greeting=greeting(user.get_short_name()),
+        paragraphs=[
+            _(
+                "The finalized plan of %(student)s (version %(version)d) was sent to you and you have not opened it yet. Please open it: it says how to support the student."
+            )
+            % {"student": student.full_name, "version": delivery.plan.version},
+        ],  # fmt: skip
+        action=(_("Open the plan"), reverse("delivery_open", args=[delivery.pk])),
+        reason=_("You receive this reminder because the plan was sent to you."),
+        school=student.school,
     )
+    return Reminding(letter, student)
 
 
 MESSAGES = {
@@ -211,7 +263,7 @@ MESSAGES = {
 
 
 def reminder_email(email: OutgoingEmail) -> EmailMessage | None:
-    """The claimed reminder's message, built as it goes, in the recipient's language;
+    """The claimed reminder's letter, built as it goes, in the recipient's language;
     nothing when it became moot (the request was decided, the plan finalized, the meeting
     moved) or the recipient no longer holds the right it is about."""
     reminder = Reminder.objects.select_related("recipient").filter(pk=email.source_id).first()
@@ -220,14 +272,15 @@ def reminder_email(email: OutgoingEmail) -> EmailMessage | None:
     recipient = reminder.recipient
     if not recipient.is_active or not recipient.email:
         return None
-    with translation.override(recipient.preferred_language):
-        message = MESSAGES[reminder.kind](reminder, timezone.now())
-        if message is not None and message.student is not None:
-            rights = access.standing_of(recipient).rights_on(message.student)
-            message = message if message.needs in rights else None
-        if message is None:
+    with in_language(recipient):
+        reminding = MESSAGES[reminder.kind](reminder, recipient, timezone.now())
+        if reminding is None:
             return None
-        return _email(recipient, message)
+        if reminding.student is not None:
+            rights = access.standing_of(recipient).rights_on(reminding.student)
+            if reminding.needs not in rights:
+                return None
+        return compose(reminding.letter, to=recipient.email)
 
 
 def reminder_delivered(email: OutgoingEmail, message: EmailMessage | None) -> None:
@@ -237,20 +290,7 @@ def reminder_delivered(email: OutgoingEmail, message: EmailMessage | None) -> No
     if message is not None:
         Notification.objects.create(
             user_id=email.recipient_id,
-            message=message.reminder.text[:300],
-            url=message.reminder.path,
+            message=message.subject[:300],
+            url=message.letter.path,
             emailed_at=now,
         )
-
-
-def _email(recipient, message: ReminderMessage) -> EmailMessage:
-    body = [message.text, *(["", *message.details] if message.details else []), ""]
-    body.append(absolute_url(message.path))
-    email = EmailMessage(
-        subject=f"iepcoord: {message.subject}",
-        body="\n".join(body) + "\n",
-        to=[recipient.email],
-        headers={"Content-Language": translation.get_language()},
-    )
-    email.reminder = message  # for the in-app notification (reminder_delivered)
-    return email

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -303,15 +303,26 @@ def reminders_plan_not_finalized(*, now: datetime.datetime, chunk_size: int) -> 
 def students_with_reviews_due(*, now: datetime.datetime) -> QuerySet:
     """Students with an IEP whose annual review (34 CFR 300.324(b)) or re-evaluation
     (300.303) is due within REMINDER_REVIEW_DAYS, or overdue, and not yet scheduled: no
-    scheduled meeting ahead of a kind that covers it."""
+    scheduled meeting ahead of a kind that covers it. Each says which is missing:
+    `annual_missing` (a re-evaluation meeting covers the review too) and `reeval_missing`."""
     horizon = timezone.localdate(now) + datetime.timedelta(days=settings.REMINDER_REVIEW_DAYS)
     ahead = Meeting.objects.filter(
         student=OuterRef("pk"), state=Meeting.State.SCHEDULED, starts_at__gte=now
     )
     review_kinds = [Meeting.Kind.ANNUAL_REVIEW, Meeting.Kind.REEVALUATION]
-    return Student.objects.with_ieps().filter(
-        Q(annual_review_due__lte=horizon) & ~Exists(ahead.filter(kind__in=review_kinds))
-        | Q(reevaluation_due__lte=horizon) & ~Exists(ahead.filter(kind=Meeting.Kind.REEVALUATION))
+    annual_missing = Q(annual_review_due__lte=horizon) & ~Exists(
+        ahead.filter(kind__in=review_kinds)
+    )
+    reeval_missing = Q(reevaluation_due__lte=horizon) & ~Exists(
+        ahead.filter(kind=Meeting.Kind.REEVALUATION)
+    )
+    return (
+        Student.objects.with_ieps()
+        .filter(annual_missing | reeval_missing)
+        .annotate(
+            annual_missing=ExpressionWrapper(annual_missing, output_field=BooleanField()),
+            reeval_missing=ExpressionWrapper(reeval_missing, output_field=BooleanField()),
+        )
     )
 
 

@@ -11,7 +11,6 @@ import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,7 +32,7 @@ from ..models import (
 )
 from .attendance import meeting_lock, requests_follow_meeting
 from .notices import notices_send
-from .notifications import meeting_label, notify
+from .notifications import notify
 from .scheduling_checks import (
     is_short_notice,
     team_candidates,
@@ -179,12 +178,7 @@ def meeting_schedule(
             "transition_planning": transition,
         },
     )
-    notify(
-        [user for user in invitees if user.pk != actor.pk],
-        _("You are invited to the %(meeting)s.") % {"meeting": meeting_label(meeting)},
-        reverse("meeting_detail", args=[meeting.pk]),
-        meeting=meeting,
-    )
+    notify([user for user in invitees if user.pk != actor.pk], "invited", meeting=meeting)
     notices_send(meeting=meeting, kind=MeetingNotice.Kind.SCHEDULED)
     return meeting
 
@@ -242,27 +236,17 @@ def meeting_reschedule(
     reopened = requests_follow_meeting(
         meeting=meeting, action="reopen", actor=actor, statuses=[Status.APPROVED]
     )
-    label = meeting_label(meeting)
     if reopened:
-        notify(
-            [r.seca for r in reopened],
-            _("The %(meeting)s moved; your approved request is back with the approvers.")
-            % {"meeting": label},
-            reverse("home"),
-            meeting=meeting,
-        )
+        notify([r.seca for r in reopened], "approval_reopened", meeting=meeting)
         notify(
             User.objects.filter(holders(Right.DECIDE, meeting.student)),
-            _("The %(meeting)s moved: %(count)d approved request(s) need a new decision.")
-            % {"meeting": label, "count": len(reopened)},
-            reverse("approval_queue"),
+            "requests_reopened",
             meeting=meeting,
+            count=len(reopened),
         )
     notify(
         _invited_staff(meeting, exclude=[actor, *(r.seca for r in reopened)]),
-        _("The meeting moved: it is now the %(meeting)s. Reason: %(reason)s")
-        % {"meeting": label, "reason": meeting.change_reason},
-        reverse("meeting_detail", args=[meeting.pk]),
+        "meeting_moved",
         meeting=meeting,
     )
     notices_send(meeting=meeting, kind=MeetingNotice.Kind.RESCHEDULED)
@@ -295,18 +279,10 @@ def meeting_cancel(*, actor: User, meeting: Meeting, reason: str) -> Meeting:
         actor=actor,
         statuses=[Status.PENDING, Status.APPROVED, Status.DENIED],
     )
-    label = meeting_label(meeting)
-    notify(
-        [r.seca for r in cancelled],
-        _("The %(meeting)s was cancelled, and your request with it.") % {"meeting": label},
-        reverse("home"),
-        meeting=meeting,
-    )
+    notify([r.seca for r in cancelled], "meeting_cancelled", meeting=meeting, had_request=True)
     notify(
         _invited_staff(meeting, exclude=[actor, *(r.seca for r in cancelled)]),
-        _("The %(meeting)s was cancelled. Reason: %(reason)s")
-        % {"meeting": label, "reason": meeting.change_reason},
-        reverse("meeting_detail", args=[meeting.pk]),
+        "meeting_cancelled",
         meeting=meeting,
     )
     notices_send(meeting=meeting, kind=MeetingNotice.Kind.CANCELLED)

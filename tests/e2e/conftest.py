@@ -57,3 +57,9 @@ def base_url(django_db_setup, django_db_blocker, live_server):
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
             connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _fixed_now():
+    """The real clock here (tests/conftest.py fixes it elsewhere): another process reads it."""
+    yield
