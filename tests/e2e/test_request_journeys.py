@@ -112,4 +112,7 @@ def test_designee_approves_with_coverage_and_the_seca_sees_it(
     sign_in(page, live_server, seca)
     expect(page.locator(".request-approved").first).to_be_visible()
     page.goto(f"{live_server.url}/notifications/")
-    expect(page.locator(".notifications")).to_contain_text("approved by Dana Designee")
+    expect(page.locator(".notifications")).to_contain_text("Approved: your request to attend")
+    # The notification leads to the meeting, where the decision says who made it.
+    page.locator(".notifications a").first.click()
+    expect(page.locator("table.requests")).to_contain_text("Dana Designee")
