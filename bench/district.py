@@ -709,9 +709,13 @@ def _has_data(model) -> bool:
 
 
 def _forget_claims_since(moment):
+    """Drop the reminders a measured sweep claimed, and their emails in the outbox."""
     from meetings.models import Reminder
+    from staff.models import OutgoingEmail
 
-    Reminder.objects.filter(created_at__gte=moment).delete()
+    claimed = Reminder.objects.filter(created_at__gte=moment)
+    OutgoingEmail.objects.filter(kind="reminder", source_id__in=claimed.values("pk")).delete()
+    claimed.delete()
 
 
 def _report(generated, sweep, distribution):

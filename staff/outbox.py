@@ -63,6 +63,9 @@ def emails_record(kind: str, rows: Iterable[tuple[int, int | None]]) -> list[int
     (plan_deliveries_create) records only the sources without an email."""
     if kind not in KINDS:
         raise ValueError(f"No renderer for emails of kind {kind!r}")
+    rows = list(rows)
+    if not rows:
+        return []
     with transaction.atomic():
         emails = OutgoingEmail.objects.bulk_create(
             [

@@ -8,13 +8,14 @@ import re
 import zoneinfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from meetings.models import AttendanceRequest, Meeting, MeetingNotice, Plan, PlanDelivery, Reminder
 from meetings.services import distribution, notices
 from meetings.services.notifications import notify
-from meetings.services.reminders import Kind
+from meetings.services.reminders import Kind, reminder_slot
 from staff import outbox
 from staff.invites import guardian_invite
 from staff.letters import SUBJECT_MAX
@@ -29,8 +30,8 @@ ENGLISH = ["Hello", "You receive", "Open the", "IEP meeting of", "When:", "Reaso
 
 @pytest.fixture
 def when():
-    # A Wednesday in December, 9:00 in Chicago (CST), well ahead.
-    start = datetime.datetime(2027, 12, 8, 9, 0, tzinfo=CHICAGO)
+    # A Wednesday in December, 9:00 in Chicago (CST), in the school year the tests run in.
+    start = datetime.datetime(2026, 12, 9, 9, 0, tzinfo=CHICAGO)
     return start
 
 
@@ -107,9 +108,9 @@ def check_letter(message, *, lang, exact_path, name):
 def check_when(message, *, lang):
     """The date with its year, time and time zone."""
     if lang == "en":
-        assert "Wednesday, December 8, 2027, 9:00 AM CST" in message.body
+        assert "Wednesday, December 9, 2026, 9:00 AM CST" in message.body
     else:
-        assert "miércoles 8 de diciembre de 2027, 9:00 AM CST" in message.body
+        assert "miércoles 9 de diciembre de 2026, 9:00 AM CST" in message.body
 
 
 EVENTS = {
@@ -202,7 +203,7 @@ def test_an_invitation_carries_its_calendar_file(
     [message] = mailoutbox
     [(filename, content, mimetype)] = message.attachments
     assert filename == f"iep-meeting-{meeting.pk}.ics" and mimetype.startswith("text/calendar")
-    assert "DTSTART;TZID=America/Chicago:20271208T090000" in content
+    assert "DTSTART;TZID=America/Chicago:20261209T090000" in content
 
 
 def test_a_cancelled_meetings_calendar_file_cancels_it(
@@ -325,3 +326,57 @@ def test_the_notice_and_the_invitation_are_in_the_guardians_language(
         assert message.extra_headers["Content-Language"] == lang
     sent = OutgoingEmail.objects.filter(sent_at__isnull=False)
     assert set(sent.values_list("language", flat=True)) == {lang}
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("kind", ["meeting_upcoming", "feedback_due", "plan_not_finalized"])
+def test_the_other_reminders(kind, lang, scene, seca, case_manager, mailoutbox):
+    meeting, _ = scene
+    held = f.MeetingFactory(
+        student=meeting.student,
+        scheduled_by=case_manager,
+        starts_at=timezone.now() - datetime.timedelta(days=8),
+        state=Meeting.State.HELD,
+        held_at=timezone.now() - datetime.timedelta(days=8),
+    )
+    reader = {"meeting_upcoming": seca, "feedback_due": seca, "plan_not_finalized": case_manager}[
+        kind
+    ]
+    User.objects.filter(pk=reader.pk).update(preferred_language=lang)
+    reader.refresh_from_db()
+    about = held if kind == "plan_not_finalized" else meeting
+    slot = reminder_slot(24, about.starts_at)
+    with time_machine.travel(meeting.starts_at - datetime.timedelta(hours=20), tick=False):
+        assert _send_reminder(kind, about.pk, reader, slot=slot)
+    [message] = mailoutbox
+    page = {
+        "meeting_upcoming": reverse("meeting_detail", args=[meeting.pk]),
+        "feedback_due": reverse("feedback_edit", args=[meeting.pk]),
+        "plan_not_finalized": reverse("meeting_detail", args=[held.pk]) + "#plans",
+    }[kind]
+    check_letter(message, lang=lang, exact_path=page, name=reader.get_short_name())
+    if kind != "plan_not_finalized":
+        check_when(message, lang=lang)
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_plan_not_opened_reminder(lang, held, case_manager, parent, mailoutbox):
+    User.objects.filter(pk=parent.pk).update(preferred_language=lang)
+    parent.refresh_from_db()
+    plan = Plan.objects.create(
+        meeting=held, version=1, file="plans/x.pdf", sha256="0" * 64, uploaded_by=case_manager,
+        finalized_at=timezone.now(),
+    )  # fmt: skip
+    delivery = PlanDelivery.objects.create(
+        plan=plan, recipient=parent, reason="guardian", sent_at=timezone.now()
+    )
+    assert _send_reminder(Kind.PLAN_NOT_ACKNOWLEDGED, delivery.pk, parent, slot="3sd")
+    [message] = mailoutbox
+    expected = {"en": "Please open Jordan F.'s finalized plan", "es": "Por favor, abra el plan"}
+    assert message.subject.startswith(expected[lang])
+    check_letter(
+        message,
+        lang=lang,
+        exact_path=reverse("delivery_open", args=[delivery.pk]),
+        name=parent.get_short_name(),
+    )
