@@ -122,6 +122,9 @@ class Role(TimeStamped):
         ASSISTANT_PRINCIPAL = "assistant_principal", _("Assistant principal")
         PRINCIPAL = "principal", _("Principal")
         DISTRICT_ADMIN = "district_admin", _("District administrator")
+        # The union's representatives check that schools keep to the contract: district-wide
+        # measures, nothing that names a student, a parent or a note.
+        UNION_REP = "union_rep", _("Union representative")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roles"
@@ -139,14 +142,15 @@ class Role(TimeStamped):
                 fields=["user", "school", "kind"], name="role_unique_per_school"
             ),
             models.UniqueConstraint(
-                fields=["user"],
-                condition=Q(kind="district_admin"),
-                name="role_one_district_admin_per_user",
+                fields=["user", "kind"],
+                condition=Q(kind__in=["district_admin", "union_rep"]),
+                name="role_one_district_role_per_user",
             ),
+            # District-wide roles have no school; every other role has one.
             models.CheckConstraint(
-                condition=Q(kind="district_admin", school__isnull=True)
-                | (~Q(kind="district_admin") & Q(school__isnull=False)),
-                name="role_school_iff_not_district_admin",
+                condition=Q(kind__in=["district_admin", "union_rep"], school__isnull=True)
+                | (~Q(kind__in=["district_admin", "union_rep"]) & Q(school__isnull=False)),
+                name="role_school_iff_not_district_wide",
             ),
         ]
         indexes = [

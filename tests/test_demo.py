@@ -1,5 +1,5 @@
 """The demo district that `make run` loads: what it holds, that loading it twice changes
-nothing, and that each of its seven logins signs in."""
+nothing, and that each of its eight logins signs in."""
 
 import datetime
 import io
@@ -33,7 +33,7 @@ from tests.conftest import FIXED_NOW
 PASSWORD = "iepcoord-demo"
 LOGINS = [
     f"{name}@demo.iepcoord.org"
-    for name in ("admin", "principal", "ap", "casemanager", "seca", "seca2", "parent")
+    for name in ("admin", "principal", "ap", "casemanager", "seca", "seca2", "parent", "union")
 ]
 # Set by the database on every save or sign-in; everything else must come out the same.
 # The password hash stays in: the demo sets a password only when it is missing or wrong.
@@ -268,7 +268,7 @@ def test_demo_admin_can_use_the_django_admin_once_two_step_sign_in_is_set_up(dem
 
 
 def test_other_demo_staff_cannot_sign_in(demo, client):
-    # Only the seven published logins have the demo password.
+    # Only the eight published logins have the demo password.
     assert not User.objects.exclude(email__in=LOGINS).filter(password__startswith="md5$").exists()
     response = client.post(
         reverse("account_login"), {"login": "m.brennan@demo.iepcoord.org", "password": PASSWORD}

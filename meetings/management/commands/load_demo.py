@@ -1,5 +1,5 @@
 """A realistic demo district: three schools, every role, 50 students, meetings and SECA
-requests in every state, seven logins. Idempotent: rows are found by natural key and saved
+requests in every state, eight logins. Idempotent: rows are found by natural key and saved
 only where a value differs; names come from a seeded generator, dates are relative to today.
 """
 
@@ -30,17 +30,19 @@ SCHOOLS = [
     ("DEMO-630", "Bronzeville Lakefront High School", "4934 S. Wabash Ave", "9 9 10 10 11 12 T", 14, 1),
 ]  # fmt: skip
 
-# The seven logins, all with PASSWORD; every other demo account has no usable password.
+# The eight logins, all with PASSWORD; every other demo account has no usable password.
 LOGINS = {
     "admin": "District administrator (and Django admin)", "principal": "Principal, Addams",
     "ap": "Assistant principal, the principal's designee", "casemanager": "Case manager, 15 students",
     "seca": "SECA supporting 3 students", "seca2": "SECA, free 9:00-12:15 to cover",
     "parent": "Parent of two students at Addams",
+    "union": "Union representative: the district's measures, no names",
 }  # fmt: skip
 
 # email (before the @), full name, school (index in SCHOOLS; None: district-wide), role, detail
 STAFF = [
     ("admin", "Avery Adeyemi", None, "district_admin", ""),
+    ("union", "Rosa Delgado", None, "union_rep", ""),
     ("principal", "Patricia Okafor", 0, "principal", ""),
     ("ap", "Daniel Reyes", 0, "assistant_principal", ""),
     ("casemanager", "Carmen Alvarado", 0, "case_manager", ""),
