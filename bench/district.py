@@ -656,6 +656,9 @@ def main():
         sweep = json.loads(child.stdout.strip().splitlines()[-1])
         log(f"Sweep: {sweep}")
 
+        reports = measure_reports(bench_now)
+        log(f"Reports: {reports}")
+
         broker.client().flushdb()  # the sweep's reminders: no worker is meant to send them
         sink = SmtpSink()
         sink.start()
@@ -666,7 +669,7 @@ def main():
         finally:
             sink.stop()
         log(f"Distribution: {distribution}")
-        _report(generated, sweep, distribution)
+        _report(generated, sweep, distribution, reports)
     finally:
         broker.stop()
 
@@ -699,6 +702,52 @@ def sweep_phase(bench_now) -> dict:
     return {"cold": cold, "steady": steady, "traced": traced}
 
 
+def measure_reports(bench_now) -> dict:
+    """The district report and the busiest school's, rendered by their views for a district
+    administrator at the busiest time of the year: the median of five runs each, and the
+    queries of one (fixed, whatever the number of schools)."""
+    import statistics
+
+    import time_machine
+    from django.db import connection
+    from django.db.models import Count
+    from django.test import RequestFactory
+
+    from meetings.models import Meeting
+    from meetings.views import reports as report_views
+    from staff.models import Role, User
+
+    admin, _ = User.objects.get_or_create(
+        email="bench-admin@example.org", defaults={"full_name": "Bench Administrator"}
+    )
+    Role.objects.get_or_create(user=admin, kind=Role.Kind.DISTRICT_ADMIN, school=None)
+    busiest = (
+        Meeting.objects.values("school").annotate(n=Count("pk")).order_by("-n").first()["school"]
+    )
+    factory = RequestFactory()
+
+    def run(view, *args):
+        timings, queries = [], 0
+        for _ in range(5):
+            request = factory.get("/")
+            request.user = User.objects.get(pk=admin.pk)
+            counter = QueryCounter()
+            started = time.perf_counter()
+            with connection.execute_wrapper(counter):
+                response = view(request, *args)
+            timings.append((time.perf_counter() - started) * 1000)
+            queries = counter.count
+            assert response.status_code == 200, response.status_code
+        return {"median_ms": statistics.median(timings), "queries": queries}
+
+    with time_machine.travel(bench_now, tick=True):
+        return {
+            "district": run(report_views.district_report),
+            "district_csv": run(report_views.district_csv),
+            "school": run(report_views.school_report, busiest),
+        }
+
+
 def _has_data(model) -> bool:
     from django.db import DatabaseError
 
@@ -718,7 +767,7 @@ def _forget_claims_since(moment):
     claimed.delete()
 
 
-def _report(generated, sweep, distribution):
+def _report(generated, sweep, distribution, reports):
     cold, steady, traced = sweep["cold"], sweep["steady"], sweep["traced"]
     claimed = sum(v for k, v in cold["claimed"].items() if k not in ("requeued", "expired"))
     print("\n=== Results ===")
@@ -743,6 +792,10 @@ def _report(generated, sweep, distribution):
         f"took {distribution['queued_s']:.1f} s; unsent after: {distribution['unsent']}; "
         f"received: {distribution['received']})"
     )
+    for name, figure in reports.items():
+        print(
+            f"report {name}: {figure['median_ms']:.0f} ms (median of 5), {figure['queries']} queries"
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ their decisions, SECA feedback, finalized plans and their deliveries."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -133,6 +133,19 @@ class Invitation(TimeStamped):
 
     def __str__(self):
         return f"{self.name} ({self.role}) to {self.meeting}"
+
+
+def not_honored() -> Q:
+    """Requests not honored (contract: then the SECA's feedback, and a copy of the plan):
+    denied or not decided in time, with no later open request of the same SECA for the
+    meeting; or approved, with the SECA marked absent. A filter of requests."""
+    same = AttendanceRequest.objects.filter(meeting=OuterRef("meeting"), seca=OuterRef("seca"))
+    absent = Invitation.objects.filter(
+        meeting=OuterRef("meeting"), user=OuterRef("seca"), attended=False
+    )
+    return Q(status__in=["denied", "expired"]) & ~Exists(
+        same.filter(status__in=["pending", "approved"])
+    ) | Q(status="approved") & Exists(absent)
 
 
 class AttendanceRequest(TimeStamped):

@@ -56,6 +56,7 @@ class HomeSections:
     invitee: bool = False
     parent: bool = False
     district_admin: bool = False
+    union: bool = False
 
     @property
     def any(self) -> bool:
@@ -92,6 +93,7 @@ def home_sections_for_user(*, user: User) -> HomeSections:
         invitee=bool(standing.schools_with(*INVITEE_ROLE_KINDS)),
         parent=bool(standing.guardian_of),
         district_admin=standing.district_admin,
+        union=standing.union_rep,
     )
 
 
@@ -152,14 +154,19 @@ def pending_requests_for_approver(
 
 
 def schools_led_by(*, user: User) -> list[School]:
-    """The schools this person leads (principal, assistant principal), each with
-    `is_principal`: where they name designees. One query, none for anyone else."""
+    """The schools this person leads (principal, assistant principal) or decides requests
+    for (a designee), each with `is_principal` (they name designees), `is_leader` (they
+    read its access list) and `reports` (they read its report). One query, none for
+    anyone else."""
     standing = access.standing_of(user)
-    if not standing.leader_of:
+    ids = standing.leader_of | standing.approver_at
+    if not ids:
         return []
-    schools = list(School.objects.filter(pk__in=sorted(standing.leader_of)).order_by("name"))
+    schools = list(School.objects.filter(pk__in=sorted(ids)).order_by("name"))
     for school in schools:
         school.is_principal = school.pk in standing.principal_of
+        school.is_leader = school.pk in standing.leader_of
+        school.reports = school.pk in standing.approver_at
     return schools
 
 

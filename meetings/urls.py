@@ -4,6 +4,7 @@ from .views import calendars as calendar_views
 from .views import home, requests
 from .views import parents as parent_views
 from .views import plans as plan_views
+from .views import reports as report_views
 from .views import scheduling as scheduling_views
 
 urlpatterns = [
@@ -62,4 +63,11 @@ urlpatterns += [
 urlpatterns += [
     path("deliveries/<int:pk>/", plan_views.delivery_open, name="delivery_open"),
     path("plans/", plan_views.my_plans, name="my_plans"),
+]
+
+# Is the contract honored? The district's and each school's report.
+urlpatterns += [
+    path("reports/district/", report_views.district_report, name="reports_district"),
+    path("reports/district.csv", report_views.district_csv, name="reports_district_csv"),
+    path("reports/schools/<int:pk>/", report_views.school_report, name="reports_school"),
 ]

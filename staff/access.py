@@ -136,6 +136,21 @@ class Standing:
         return self.schools_with(Role.Kind.CASE_MANAGER)
 
     @cached_property
+    def union_rep(self) -> bool:
+        return any(kind == Role.Kind.UNION_REP for kind, _ in self.roles)
+
+    @cached_property
+    def reads_district_reports(self) -> bool:
+        """The district's compliance report: district administrators and the union's
+        representatives (who see measures only, never a name)."""
+        return self.district_admin or self.union_rep
+
+    def names_in_reports_at(self, school_id) -> bool:
+        """Whether the school's report may name SECAs, students and notes for this person:
+        the district administrators, and the school's principal and designees."""
+        return self.district_admin or school_id in self.approver_at
+
+    @cached_property
     def leader_of(self) -> frozenset:
         """Schools this person leads: as principal or assistant principal."""
         return self.schools_with(Role.Kind.PRINCIPAL, Role.Kind.ASSISTANT_PRINCIPAL)
@@ -343,10 +358,16 @@ def caseload(user):
 
 def schools(user, *, right: str = "view"):
     """Schools as a subject: "view" (staff and district administrators), "name_designees"
-    (the principal), "view_access_list" (the school's leaders, district administrators)."""
+    (the principal), "view_access_list" (the school's leaders, district administrators),
+    "report" (the school's report: its principal and designees, and those who read the
+    district's)."""
     standing = standing_of(user)
     if right == "name_designees":
         ids = standing.principal_of
+    elif right == "report":
+        if standing.reads_district_reports:
+            return School.objects.all()
+        ids = standing.approver_at
     elif right == "view_access_list":
         if standing.district_admin:
             return School.objects.all()

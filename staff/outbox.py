@@ -66,15 +66,16 @@ def emails_record(kind: str, rows: Iterable[tuple[int, int | None]]) -> list[int
     rows = list(rows)
     if not rows:
         return []
-    with transaction.atomic():
-        emails = OutgoingEmail.objects.bulk_create(
-            [
-                OutgoingEmail(kind=kind, source_id=source_id, recipient_id=recipient_id)
-                for source_id, recipient_id in rows
-            ]
-        )
-        ids = [email.pk for email in emails]
-        enqueue_after_commit(ids)
+    # The caller's transaction holds the change and its emails together; no savepoint of
+    # its own (the reminder sweep records one batch per chunk of a thousand).
+    emails = OutgoingEmail.objects.bulk_create(
+        [
+            OutgoingEmail(kind=kind, source_id=source_id, recipient_id=recipient_id)
+            for source_id, recipient_id in rows
+        ]
+    )
+    ids = [email.pk for email in emails]
+    enqueue_after_commit(ids)
     return ids
 
 

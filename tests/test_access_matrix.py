@@ -87,6 +87,7 @@ PERSONAS = (
     "old_principal",  # principal of B
     "old_case_manager",  # case manager at B, S's case manager until the transfer
     "deactivated",  # was a case manager at A; is_active=False
+    "union_rep",  # the union's representative: district-wide measures, no names
 )
 SIGNED_IN = frozenset(PERSONAS) - {"deactivated"}
 
@@ -196,6 +197,11 @@ MATRIX = [
                                                  post={302: MANAGERS, 403: OTHERS_WHO_SEE_S}),
     Row("access_log", "S", get={200: LOG_READERS, 403: SEES_S - LOG_READERS}),
     Row("access_list", "A", get={200: {"district_admin", "principal", "designee_ap", "ap"}}),
+    # -- Is the contract honored? The district's report, and A's ------------------------------
+    Row("reports_district", None, get={200: {"district_admin", "union_rep"}}),
+    Row("reports_district_csv", None, get={200: {"district_admin", "union_rep"}}),
+    Row("reports_school", "A",
+        get={200: {"district_admin", "union_rep", "principal", "designee_ap"}}),
 ]
 # fmt: on
 
@@ -487,6 +493,7 @@ def build_scenario() -> SimpleNamespace:
 
     u = {
         "district_admin": person("district_admin", (K.DISTRICT_ADMIN, None)),
+        "union_rep": person("union_rep", (K.UNION_REP, None)),
         "principal": person("principal", (K.PRINCIPAL, A)),
         "designee_ap": person("designee_ap", (K.ASSISTANT_PRINCIPAL, A)),
         "ap": person("ap", (K.ASSISTANT_PRINCIPAL, A)),

@@ -406,8 +406,9 @@ def test_seca_home_query_count_does_not_grow(client, django_assert_num_queries, 
         f.AttendanceRequestFactory(meeting=f.MeetingFactory(student=student), seca=seca)
     client.force_login(seca)
     # 1-3 as above; 4 my students this year; 5 their meetings in the next 90 days;
-    # 6 my requests for those meetings; 7 unread notifications.
-    with django_assert_num_queries(7):
+    # 6 my requests for those meetings; the worklist: 7 my past requests, 8 the feedback I
+    # owe, 9 the plans sent to me, 10 my weekly schedule; 11 unread notifications.
+    with django_assert_num_queries(11):
         response = client.get(HOME)
     assert response.content.decode().count("Withdraw request") == n
 
@@ -423,10 +424,11 @@ def test_approver_home_query_count_does_not_grow(
         f.AttendanceRequestFactory(meeting=meeting)
     client.force_login(approver)
     # 1-3 as above; 4 the soonest pending requests with meeting, student, school and
-    # SECA joined; 5 the count of pending requests; 6 the schools where they are the
-    # principal (designee links); then, for the designee (an assistant principal), 7 the
-    # meetings they are invited to; last, unread notifications.
-    with django_assert_num_queries(7 if persona == "principal" else 8):
+    # SECA joined; 5 the count of pending requests; 6 the requests decided in the last 30
+    # days; 7 the schools they lead or decide for (their links); then, for the designee
+    # (an assistant principal), 8 the meetings they are invited to; last, unread
+    # notifications.
+    with django_assert_num_queries(8 if persona == "principal" else 9):
         response = client.get(HOME)
     assert f"{n} pending requests" in response.content.decode()
 
@@ -441,8 +443,9 @@ def test_case_manager_home_query_count_does_not_grow(
         f.MeetingFactory(student=student, starts_at=timezone.now() + datetime.timedelta(days=30))
     client.force_login(case_manager)
     # 1-3 as above; 4 my caseload with due-date flags; 5 each student's next meeting (one
-    # windowed query); 6 my upcoming meetings; 7 unread notifications.
-    with django_assert_num_queries(7):
+    # windowed query); 6 my upcoming meetings; the worklist: 7 meetings to close, 8
+    # notices to send on paper, 9 reviews due with no meeting; 10 unread notifications.
+    with django_assert_num_queries(10):
         response = client.get(HOME)
     assert response.content.decode().count('<th scope="row">') == n
 

@@ -39,6 +39,7 @@ from ..models import (
     PlanDelivery,
     Reminder,
     SecaFeedback,
+    not_honored,
 )
 from .attendance import attendance_requests_expire
 
@@ -221,17 +222,8 @@ def reminders_request_pending(*, now: datetime.datetime, chunk_size: int) -> int
 
 
 def requests_not_honored() -> QuerySet:
-    """Requests not honored (contract): denied or not decided in time, with no later open
-    request of the same SECA for the meeting; or approved, with the SECA marked absent."""
-    same = AttendanceRequest.objects.filter(meeting=OuterRef("meeting"), seca=OuterRef("seca"))
-    absent = Invitation.objects.filter(
-        meeting=OuterRef("meeting"), user=OuterRef("seca"), attended=False
-    )
-    return AttendanceRequest.objects.filter(
-        Q(status__in=[Status.DENIED, Status.EXPIRED])
-        & ~Exists(same.filter(status__in=AttendanceRequest.OPEN_STATUSES))
-        | Q(status=Status.APPROVED) & Exists(absent)
-    )
+    """Requests not honored (meetings.models.not_honored)."""
+    return AttendanceRequest.objects.filter(not_honored())
 
 
 def reminders_feedback_due(*, now: datetime.datetime, chunk_size: int) -> int:

@@ -4,7 +4,7 @@ work. The queries live in meetings/selectors.py; each section costs a fixed numb
 from django.shortcuts import render
 from django.utils import timezone
 
-from meetings import selectors
+from meetings import selectors, worklists
 
 
 def home(request):
@@ -14,13 +14,16 @@ def home(request):
     context = {"sections": sections, "led_schools": selectors.schools_led_by(user=user)}
     if sections.seca:
         context["seca_students"] = selectors.students_for_seca(seca=user, now=now)
+        context["seca_work"] = worklists.seca_work(user=user, now=now)
     if sections.approver:
         context["approver"] = selectors.pending_requests_for_approver(approver=user, now=now)
+        context["decided"] = worklists.decided_requests(user=user, now=now)
     if sections.case_manager:
         context["caseload"] = selectors.caseload_for_case_manager(case_manager=user, now=now)
         context["case_manager_meetings"] = selectors.meetings_for_case_manager(
             case_manager=user, now=now
         )
+        context["case_manager_work"] = worklists.case_manager_work(user=user, now=now)
     if sections.invitee:
         context["invited_meetings"] = selectors.meetings_for_invitee(user=user, now=now)
     if sections.parent:

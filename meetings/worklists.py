@@ -1,0 +1,136 @@
+"""The worklists on the home pages, so nothing is forgotten: what each person still has to
+do, or should know, from their own work. Each list is one query (pinned in
+tests/test_worklists.py); the rows come from the access layer, so a list never names a
+student its reader may not see."""
+
+import dataclasses
+import datetime
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from staff import access
+from staff.access import Right
+from staff.models import ScheduleBlock, Student, User, current_school_year
+
+from .models import (
+    AttendanceRequest,
+    Meeting,
+    MeetingNotice,
+    Plan,
+    PlanDelivery,
+    SecaFeedback,
+    not_honored,
+)
+from .services.reminders import students_with_reviews_due
+
+# How far back a held meeting still waits for its attendance or its plan.
+HELD_HORIZON = datetime.timedelta(days=365)
+# How far back the principal's and the SECA's lists of decided requests go.
+DECIDED_HORIZON = datetime.timedelta(days=30)
+PAST_HORIZON = datetime.timedelta(days=365)
+LISTED = 25
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseManagerWork:
+    # Meetings that started: not yet recorded as held (`needs_attendance`), or held with
+    # no finalized plan.
+    meetings_to_close: list[Meeting]
+    notices_unsent: list[MeetingNotice]
+    reviews_due: list[Student]
+
+
+def case_manager_work(*, user: User, now: datetime.datetime) -> CaseManagerWork:
+    """The case manager's meetings still to close, notices still to send (on paper: the
+    family has no email), and caseload reviews coming due with no meeting. Three queries."""
+    standing = access.standing_of(user)
+    caseload = standing.caseload_filter(prefix="student__")
+    finalized = Plan.objects.filter(meeting=OuterRef("pk"), finalized_at__isnull=False)
+    to_close = list(
+        Meeting.objects.filter(caseload, starts_at__lte=now, starts_at__gte=now - HELD_HORIZON)
+        .filter(Q(state=Meeting.State.SCHEDULED) | Q(state=Meeting.State.HELD) & ~Exists(finalized))
+        .select_related("student", "school")
+        .order_by("starts_at", "pk")[:LISTED]
+    )
+    for meeting in to_close:
+        meeting.needs_attendance = meeting.state == Meeting.State.SCHEDULED
+    notices = list(
+        MeetingNotice.objects.filter(
+            standing.caseload_filter(prefix="meeting__student__"),
+            sent_at__isnull=True,
+            meeting__state=Meeting.State.SCHEDULED,
+            meeting__starts_at__gt=now,
+        )
+        .select_related("guardian", "meeting__student", "meeting__school")
+        .order_by("meeting__starts_at", "pk")[:LISTED]
+    )
+    reviews = list(
+        students_with_reviews_due(now=now)
+        .filter(standing.caseload_filter())
+        .order_by("annual_review_due", "last_name", "first_name")[:LISTED]
+    )
+    return CaseManagerWork(to_close, notices, reviews)
+
+
+def decided_requests(*, user: User, now: datetime.datetime) -> list[AttendanceRequest]:
+    """The requests decided in the last 30 days at the schools this person decides for,
+    latest first. One query."""
+    return list(
+        AttendanceRequest.objects.filter(
+            access.standing_of(user).filter_for(Right.DECIDE, prefix="meeting__student__"),
+            decided_at__gte=now - DECIDED_HORIZON,
+            status__in=[AttendanceRequest.Status.APPROVED, AttendanceRequest.Status.DENIED],
+        )
+        .select_related("seca", "decided_by", "meeting__student", "meeting__school")
+        .order_by("-decided_at", "-pk")[:LISTED]
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class SecaWork:
+    past_requests: list[AttendanceRequest]
+    feedback_owed: list[AttendanceRequest]
+    plans_unopened: int
+    plans_received: int
+    schedule: list[ScheduleBlock]
+
+
+def seca_work(*, user: User, now: datetime.datetime) -> SecaWork:
+    """The SECA's past requests with their outcomes, the feedback they still owe (requests
+    not honored without feedback, for students they still support), the plans they
+    received, and their own weekly schedule this year. Four queries."""
+    support = access.standing_of(user).filter_for(Right.SUPPORT, prefix="meeting__student__")
+    submitted = SecaFeedback.objects.filter(
+        meeting=OuterRef("meeting"), seca=OuterRef("seca"), submitted_at__isnull=False
+    )
+    mine = AttendanceRequest.objects.filter(support, seca=user).select_related(
+        "meeting__student", "meeting__school", "decided_by"
+    )
+    past = list(
+        mine.filter(
+            meeting__starts_at__lt=now, meeting__starts_at__gte=now - PAST_HORIZON
+        ).order_by("-meeting__starts_at", "-pk")[:LISTED]
+    )
+    # Feedback is owed for meetings to come too (a denial before the meeting).
+    owed = list(
+        mine.filter(not_honored(), ~Exists(submitted), meeting__starts_at__gte=now - PAST_HORIZON)
+        .exclude(meeting__state=Meeting.State.CANCELLED)
+        .order_by("meeting__starts_at", "pk")[:LISTED]
+    )
+    counts = PlanDelivery.objects.filter(
+        access.standing_of(user).filter_for(Right.VIEW, prefix="plan__meeting__student__"),
+        recipient=user,
+        plan__finalized_at__isnull=False,
+    ).aggregate(
+        received=Count("pk"),
+        unopened=Count("pk", filter=Q(acknowledged_at__isnull=True)),
+    )
+    schedule = list(
+        ScheduleBlock.objects.filter(
+            seca=user, school_year=current_school_year(timezone.localdate(now))
+        )
+        .select_related("student", "school")
+        .order_by("weekday", "starts")
+    )
+    return SecaWork(past, owed, counts["unopened"], counts["received"], schedule)
