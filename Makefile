@@ -52,6 +52,13 @@ ci:
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/district.py $(ARGS)
 
+# The district-sized benchmark of the roster import (README "Performance"): writes a
+# OneRoster export of 650 schools and 2,000,000 enrollments, imports it twice into its own
+# PostgreSQL database; pass options with ARGS="--version 1.1" or ARGS="--reuse-export".
+.PHONY: bench-roster
+bench-roster: $(VENV)/.installed-dev
+	$(BIN)/python bench/roster.py $(ARGS)
+
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "iepcoord needs Python 3.11 or newer as $(PYTHON)"; exit 1; }

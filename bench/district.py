@@ -3,17 +3,23 @@
     .venv/bin/python bench/district.py [--recipients 1000] [--concurrency 2] [--reuse]
 
 Needs PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/
-iepcoord_bench: dropped and created again unless --reuse) and redis-server on the PATH (the
-benchmark starts its own on a free port, so the machine's Redis is left alone).
+iepcoord_bench: dropped and created again unless --reuse finds a district of this
+generator there) and redis-server on the PATH (the benchmark starts its own on a free port,
+so the machine's Redis is left alone).
 
 1. Generates a district the size of Chicago's with COPY: 650 schools, 55,000 students
-   with IEPs, 7,500 SECAs, 70,000 meetings in a school year (most from late March to
-   June) with their invitations, SECA requests, plans, deliveries and the reminders
-   already sent for past meetings.
-2. Runs one reminder sweep at the busiest time of the year (a Wednesday in mid-May):
-   seconds, queries, memory. First cold (everything due in the next 7 days still to
-   claim, as after a deployment), then five minutes later (the steady state), then cold
-   again under tracemalloc for the peak Python memory.
+   with IEPs, 7,500 SECAs, 70,000 meetings in a school year (most in the spring's IEP
+   season) with their invitations, SECA requests, plans, deliveries and the reminders
+   already sent for past meetings; and what the pages show (bench/district_rows.py,
+   bench/pages.py): a district administrator with two-step sign-in set up, a union
+   representative, families with several children, SECAs' weekly schedules, notices and
+   the families' answers, feedback, notifications, the audit trail. Its dates follow the
+   moment it is generated, which its calendar makes the busiest time of the year (as a
+   Wednesday in mid-May is: most of the spring's meetings held, a month of them ahead).
+2. Runs one reminder sweep at that moment: seconds, queries, memory. First cold
+   (everything due in the next 7 days still to claim, as after a deployment), then five
+   minutes later (the steady state), then cold again under tracemalloc for the peak Python
+   memory.
 3. Finalizes plans until they make `--recipients` copies, and times their delivery
    through a real Celery worker to a local SMTP sink (aiosmtpd).
 """
@@ -38,6 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from district_rows import page_rows  # noqa: E402  (this folder, as the script's)
+
 from tests.jobs.local_services import RedisServer, SmtpSink  # noqa: E402  (after sys.path)
 
 DATABASE_URL = os.environ.get(
@@ -58,6 +66,23 @@ REQUESTS_AHEAD = {"pending": 40, "approved": 40, "denied": 15, "withdrawn": 5}
 REQUESTS_PAST = {"approved": 55, "denied": 30, "expired": 10, "withdrawn": 5}
 
 CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
+
+# The school year laid out around the moment of generation, which is then what a Wednesday
+# in mid-May was: the year began 253 days before (1 September), the spring's IEP season
+# 53 days before (20 March), and it ends 34 days after (15 June).
+DAYS_SINCE_YEAR_START = 253
+DAYS_SINCE_SPRING = 53
+DAYS_TO_YEAR_END = 34
+# Guardian accounts that are also a younger sibling's at the same school: families with
+# several children (a parent of four is the busiest parent of bench/pages.py).
+SIBLING_SHARE = 0.15
+FAMILY_WINDOW = 4  # ... among the school's last accounts
+NO_EMAIL_SHARE = 0.05  # guardians without an email address: notices and invitations on paper
+ADMIN_EMAIL = "bench-admin@example.org"
+UNION_EMAIL = "bench-union@example.org"
+# Bumped when the generator adds what the pages need: bench/pages.py and --reuse regenerate
+# a district of an older generator (bench_district.version).
+DISTRICT_VERSION = 2
 
 
 def log(message: str):
@@ -100,6 +125,9 @@ class Copier:
         self.counts = {}
 
     def __call__(self, model, rows):
+        from django.db.models import JSONField
+        from psycopg.types.json import Jsonb
+
         fields = model._meta.concrete_fields
         filled = []
         for field in fields:
@@ -109,17 +137,19 @@ class Copier:
                 filled.append((field.attname, field.default))
             else:
                 filled.append((field.attname, field.get_default()))
+        json = {i for i, field in enumerate(fields) if isinstance(field, JSONField)}
         columns = ", ".join(f'"{field.column}"' for field in fields)
         n = 0
         sql = f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN'
         with self.raw.cursor() as cursor, cursor.copy(sql) as copy:
             for row in rows:
-                copy.write_row(
-                    [
-                        row[name] if name in row else (default() if callable(default) else default)
-                        for name, default in filled
-                    ]
-                )
+                values = [
+                    row[name] if name in row else (default() if callable(default) else default)
+                    for name, default in filled
+                ]
+                for i in json:
+                    values[i] = Jsonb(values[i])
+                copy.write_row(values)
                 n += 1
         self.raw.commit()
         self.counts[model._meta.label] = n
@@ -135,6 +165,9 @@ def school_day(rng, start: datetime.date, end: datetime.date) -> datetime.date:
 
 def generate(*, bench_now: datetime.datetime, school_year: int) -> dict:
     """The district, with ids chosen here so relations need no reading back."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from django.apps import apps
     from django.core.management.color import no_style
     from django.db import connection
 
@@ -150,6 +183,8 @@ def generate(*, bench_now: datetime.datetime, school_year: int) -> dict:
     from staff.models import Assignment, Designation, Guardian, Role, School, Student, User
 
     rng = random.Random(2026)
+    # What only the pages need draws from its own generator: the jobs' rows are as before.
+    extra = random.Random(2027)
     copy = Copier(bench_now - datetime.timedelta(days=200))
     ids = {"user": 0}
 
@@ -214,6 +249,7 @@ def generate(*, bench_now: datetime.datetime, school_year: int) -> dict:
     copy(School, ({"id": s, "name": f"School {s}", "code": f"B{s:05d}"} for s in schools))
 
     students, guardian_rows, guardian_users, assignments = [], [], {}, []
+    families = {s: [] for s in schools}  # the school's guardian accounts, newest last
     for student_id in range(1, STUDENTS + 1):
         school = rng.choice(schools)
         last_iep = bench_now.date() - datetime.timedelta(days=rng.randrange(20, 365))
@@ -238,15 +274,25 @@ def generate(*, bench_now: datetime.datetime, school_year: int) -> dict:
             spanish = rng.random() < 0.25
             user_id = None
             if rng.random() < GUARDIAN_ACCOUNTS:
-                user_id = person("parent", None, None, "es" if spanish else "en")
+                siblings = [
+                    u
+                    for u in families[school][-FAMILY_WINDOW:]
+                    if u not in guardian_users[student_id]
+                ]
+                if siblings and extra.random() < SIBLING_SHARE:
+                    user_id = extra.choice(siblings)
+                else:
+                    user_id = person("parent", None, None, "es" if spanish else "en")
+                    families[school].append(user_id)
                 guardian_users[student_id].append(user_id)
+            paper = user_id is None and extra.random() < NO_EMAIL_SHARE
             guardian_rows.append(
                 {
                     "id": len(guardian_rows) + 1,
                     "student_id": student_id,
                     "user_id": user_id,
                     "full_name": f"Parent of {student_id}",
-                    "email": f"family{len(guardian_rows) + 1}@bench.example.net",
+                    "email": "" if paper else f"family{len(guardian_rows) + 1}@bench.example.net",
                     "preferred_language": "es" if spanish else "en",
                 }
             )
@@ -266,13 +312,19 @@ def generate(*, bench_now: datetime.datetime, school_year: int) -> dict:
                 }
             )
 
+    # The district's administrator (two-step sign-in set up below) and a union representative.
+    admin = person("admin", None, Role.Kind.DISTRICT_ADMIN)
+    users[-1].update(email=ADMIN_EMAIL, full_name="Bench Administrator")
+    person("union", None, Role.Kind.UNION_REP)
+    users[-1].update(email=UNION_EMAIL, full_name="Bench Union Representative")
     copy(User, users)
     copy(Role, roles)
+    designated = schools[::2]
     copy(
         Designation,
         (
             {"id": i + 1, "school_id": s, "designee_id": assistant[s], "named_by_id": principal[s]}
-            for i, s in enumerate(schools[::2])
+            for i, s in enumerate(designated)
         ),
     )
     log("Students, guardians, assignments")
@@ -280,10 +332,12 @@ def generate(*, bench_now: datetime.datetime, school_year: int) -> dict:
     copy(Guardian, guardian_rows)
     copy(Assignment, assignments)
 
-    # Meetings: a school year from September to mid-June, most from late March on.
-    year_start = datetime.date(school_year, 9, 1)
-    spring = datetime.date(school_year + 1, 3, 20)
-    year_end = datetime.date(school_year + 1, 6, 15)
+    # Meetings: a school year from September to mid-June, most from late March on, laid out
+    # so that now is mid-May.
+    today = bench_now.astimezone(CHICAGO).date()
+    year_start = today - datetime.timedelta(days=DAYS_SINCE_YEAR_START)
+    spring = today - datetime.timedelta(days=DAYS_SINCE_SPRING)
+    year_end = today + datetime.timedelta(days=DAYS_TO_YEAR_END)
     kinds = ["annual"] * 70 + ["reeval"] * 15 + ["initial"] * 8 + ["amendment"] * 7
     meetings, invitations, requests, plans, deliveries, reminders = [], [], [], [], [], []
     recent_cutoff = bench_now - datetime.timedelta(days=14)
@@ -362,11 +416,14 @@ def generate(*, bench_now: datetime.datetime, school_year: int) -> dict:
         seca = seca_of.get(student["id"])
         attended_seca = False
         if seca and state != "cancelled" and rng.random() < REQUEST_SHARE / 0.83:
+            # Asked nine days ahead, decided three days ahead; none after now.
             request = {
                 "id": len(requests) + 1,
                 "meeting_id": meeting_id,
                 "seca_id": seca,
-                "created_at": starts - datetime.timedelta(days=9),
+                "created_at": min(
+                    starts - datetime.timedelta(days=9), bench_now - datetime.timedelta(days=1)
+                ),
             }
             if past and starts > bench_now - datetime.timedelta(minutes=5):
                 status = "pending"  # the meeting just started: the sweep expires it
@@ -376,7 +433,10 @@ def generate(*, bench_now: datetime.datetime, school_year: int) -> dict:
             request["status"] = status
             if status in ("approved", "denied"):
                 request.update(
-                    decided_by_id=principal[school], decided_at=starts - datetime.timedelta(days=3)
+                    decided_by_id=principal[school],
+                    decided_at=min(
+                        starts - datetime.timedelta(days=3), bench_now - datetime.timedelta(hours=1)
+                    ),
                 )
             if status == "approved":
                 request["coverage_note"] = "Resource teacher"
@@ -434,6 +494,47 @@ def generate(*, bench_now: datetime.datetime, school_year: int) -> dict:
                         }
                     )
 
+    # Requests of the SECAs of cancelled meetings, cancelled with them (every state a page
+    # shows), and a few sent back to the approvers because the meeting moved.
+    for meeting in meetings:
+        seca = seca_of.get(meeting["student_id"])
+        if meeting["state"] == "cancelled" and seca and extra.random() < REQUEST_SHARE / 0.83:
+            requests.append(
+                {
+                    "id": len(requests) + 1,
+                    "meeting_id": meeting["id"],
+                    "seca_id": seca,
+                    "status": "cancelled",
+                    "created_at": min(
+                        meeting["starts_at"] - datetime.timedelta(days=9),
+                        bench_now - datetime.timedelta(days=1),
+                    ),
+                }
+            )
+    for request in requests:
+        if request["status"] == "pending" and extra.random() < 0.1:
+            request["reopened"] = True
+
+    log("What the pages show: schedules, notices, feedback, notifications, audit trail")
+    pages = page_rows(
+        rng=extra,
+        now=bench_now,
+        school_year=school_year,
+        students=students,
+        guardian_rows=guardian_rows,
+        meetings=meetings,
+        invitations=invitations,
+        requests=requests,
+        plans=plans,
+        deliveries=deliveries,
+        assignments=assignments,
+        secas=secas,
+        principal=principal,
+        assistant=assistant,
+        designated=set(designated),
+        admin=admin,
+    )
+
     log("Meetings, invitations, requests, plans, deliveries, reminders sent before")
     copy(Meeting, meetings)
     copy(Invitation, invitations)
@@ -441,6 +542,10 @@ def generate(*, bench_now: datetime.datetime, school_year: int) -> dict:
     copy(Plan, plans)
     copy(PlanDelivery, deliveries)
     copy(Reminder, reminders)
+    log("Schedules, notices, answers, feedback, notifications, invitations, audit trail")
+    for label, rows in pages.items():
+        copy(apps.get_model(label), rows)
+    TOTP.activate(User.objects.get(pk=admin), generate_totp_secret())
 
     models = [
         School,
@@ -456,6 +561,8 @@ def generate(*, bench_now: datetime.datetime, school_year: int) -> dict:
         Plan,
         PlanDelivery,
         Reminder,
+        Authenticator,
+        *(apps.get_model(label) for label in pages),
     ]
     with connection.cursor() as cursor:
         for sql in connection.ops.sequence_reset_sql(no_style(), models):
@@ -627,19 +734,14 @@ def main():
     from django.core.management import call_command
     from django.db import connection
 
-    from staff.models import School, current_school_year
-
     try:
-        bench_now = _bench_now()
         generated = None
-        if not (args.reuse and _has_data(School)):
-            started = time.perf_counter()
-            create_database()
+        meta = district_meta() if args.reuse else None
+        if meta is None or meta["version"] < DISTRICT_VERSION:
+            generated = build_district()
+        else:
             call_command("migrate", verbosity=0)
-            log("Migrated; generating the district")
-            generated = generate(bench_now=bench_now, school_year=current_school_year())
-            generated["seconds"] = time.perf_counter() - started
-            log(f"Generated in {generated['seconds']:.0f} s: {generated}")
+        bench_now = _bench_now()
         _forget_claims_since(bench_now)
         connection.close()
 
@@ -674,12 +776,59 @@ def main():
         broker.stop()
 
 
-def _bench_now() -> datetime.datetime:
-    """The busiest time of the year: a Wednesday in mid-May, mid-morning."""
+def district_meta() -> dict | None:
+    """The moment the district in the database was generated (its calendar's "now") and the
+    version of the generator; None when there is no district."""
+    from django.db import DatabaseError, connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT generated_at, bench_now, version FROM bench_district")
+            row = cursor.fetchone()
+    except DatabaseError:
+        connection.close()
+        return None
+    if row is None:
+        return None
+    return {"generated_at": row[0], "bench_now": row[1], "version": row[2]}
+
+
+def build_district() -> dict:
+    """Drops and creates the database, migrates, and generates the district around this
+    moment, which bench_district records. Returns the rows copied, by model."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
     from staff.models import current_school_year
 
-    year = current_school_year() + 1
-    return datetime.datetime(year, 5, 12, 10, 2, tzinfo=CHICAGO).astimezone(datetime.UTC)
+    connection.close()  # the database is dropped: its connections go
+    started = time.perf_counter()
+    create_database()
+    call_command("migrate", verbosity=0)
+    log("Migrated; generating the district")
+    bench_now = timezone.now().replace(microsecond=0)
+    school_year = current_school_year(bench_now.astimezone(CHICAGO).date())
+    generated = generate(bench_now=bench_now, school_year=school_year)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE bench_district (generated_at timestamptz NOT NULL,"
+            " bench_now timestamptz NOT NULL, version integer NOT NULL)"
+        )
+        cursor.execute(
+            "INSERT INTO bench_district VALUES (now(), %s, %s)", [bench_now, DISTRICT_VERSION]
+        )
+    generated["seconds"] = time.perf_counter() - started
+    log(f"Generated in {generated['seconds']:.0f} s: {generated}")
+    return generated
+
+
+def _bench_now() -> datetime.datetime:
+    """The moment the district was generated: the busiest time of its year."""
+    meta = district_meta()
+    if meta is None:
+        raise SystemExit("No benchmark district in the database")
+    return meta["bench_now"]
 
 
 def sweep_phase(bench_now) -> dict:
@@ -746,15 +895,6 @@ def measure_reports(bench_now) -> dict:
             "district_csv": run(report_views.district_csv),
             "school": run(report_views.school_report, busiest),
         }
-
-
-def _has_data(model) -> bool:
-    from django.db import DatabaseError
-
-    try:
-        return model.objects.count() >= SCHOOLS
-    except DatabaseError:
-        return False
 
 
 def _forget_claims_since(moment):

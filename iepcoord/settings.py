@@ -9,6 +9,7 @@ ALLOWED_HOSTS and the EMAIL_* variables point it at real services.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -268,6 +269,20 @@ EMAIL_RETRY_BACKOFF_MAX = env_int("EMAIL_RETRY_BACKOFF_MAX", 600)
 EMAIL_MAX_RETRIES = env_int("EMAIL_MAX_RETRIES", 10)
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= EMAIL_RETRY_BACKOFF_MAX:
     raise ImproperlyConfigured("EMAIL_RETRY_BACKOFF_MAX must be below CELERY_VISIBILITY_TIMEOUT")
+# Emails each worker sends at most, as Celery's rate_limit on the email task reads it
+# ("600/m", "10/s", "20000/h"): the pace the mail server accepts, whatever is queued (a
+# whole district's invitations at once). Empty: no limit.
+EMAIL_RATE_LIMIT = os.environ.get("EMAIL_RATE_LIMIT", "600/m").strip()
+if EMAIL_RATE_LIMIT and not re.fullmatch(r"[1-9]\d*(/[smh])?", EMAIL_RATE_LIMIT):
+    raise ImproperlyConfigured(
+        f"EMAIL_RATE_LIMIT must be a number of emails per s, m or h (600/m), not {EMAIL_RATE_LIMIT!r}"
+    )
+# The roster import job (README "Roster import"): its time limit, which must stay under
+# the visibility timeout (kombu #337), and the largest export a page accepts.
+ROSTER_IMPORT_TIME_LIMIT = env_int("ROSTER_IMPORT_TIME_LIMIT", 900)
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= ROSTER_IMPORT_TIME_LIMIT:
+    raise ImproperlyConfigured("ROSTER_IMPORT_TIME_LIMIT must be below CELERY_VISIBILITY_TIMEOUT")
+ROSTER_MAX_BYTES = env_int("ROSTER_MAX_BYTES", 500 * 1024 * 1024)
 
 
 def env_hours(name: str, default: str) -> list[int]:

@@ -101,6 +101,11 @@ MEETING_TRANSITIONS = {
 }
 
 
+# An invitation's role: the app writes its own roles in English (shown in each reader's
+# language by meetings_extras.team_role), a person's several roles joined by this.
+TEAM_ROLE_SEPARATOR = "; "
+
+
 class Invitation(TimeStamped):
     """A participant invited to the meeting; attendance is recorded after it is held."""
 

@@ -153,13 +153,15 @@ def pending_requests_for_approver(
     )
 
 
-def schools_led_by(*, user: User) -> list[School]:
-    """The schools this person leads (principal, assistant principal) or decides requests
-    for (a designee), each with `is_principal` (they name designees), `is_leader` (they
-    read its access list) and `reports` (they read its report). One query, none for
-    anyone else."""
+def my_schools(*, user: User) -> list[School]:
+    """The schools whose pages this person's home links to: those they lead (principal,
+    assistant principal), decide requests for (a designee) or manage a caseload at, each
+    with `is_principal` (they name designees), `is_leader` (they read its access list),
+    `reports` (they read its report) and `invites` (they follow its families' invitations).
+    One query, none for anyone else."""
     standing = access.standing_of(user)
-    ids = standing.leader_of | standing.approver_at
+    inviting = standing.principal_of | standing.case_manager_at
+    ids = standing.leader_of | standing.approver_at | inviting
     if not ids:
         return []
     schools = list(School.objects.filter(pk__in=sorted(ids)).order_by("name"))
@@ -167,6 +169,7 @@ def schools_led_by(*, user: User) -> list[School]:
         school.is_principal = school.pk in standing.principal_of
         school.is_leader = school.pk in standing.leader_of
         school.reports = school.pk in standing.approver_at
+        school.invites = school.pk in inviting
     return schools
 
 

@@ -31,6 +31,7 @@ from .models import (
     Designation,
     Guardian,
     Role,
+    RosterImport,
     School,
     Student,
     User,
@@ -360,10 +361,15 @@ def schools(user, *, right: str = "view"):
     """Schools as a subject: "view" (staff and district administrators), "name_designees"
     (the principal), "view_access_list" (the school's leaders, district administrators),
     "report" (the school's report: its principal and designees, and those who read the
-    district's)."""
+    district's), "invite_families" (the principal and the case managers, district
+    administrators: who has not accepted the invitation yet, letters, sending again)."""
     standing = standing_of(user)
     if right == "name_designees":
         ids = standing.principal_of
+    elif right == "invite_families":
+        if standing.district_admin:
+            return School.objects.all()
+        ids = standing.principal_of | standing.case_manager_at
     elif right == "report":
         if standing.reads_district_reports:
             return School.objects.all()
@@ -377,6 +383,20 @@ def schools(user, *, right: str = "view"):
             return School.objects.all()
         ids = standing.staff_schools | standing.schools_with(Role.Kind.SECA)
     return School.objects.filter(pk__in=sorted(ids))
+
+
+def may_import_roster(user) -> bool:
+    """Bringing the district's roster in (README "Roster import"), and inviting every family
+    after it: district administrators."""
+    return standing_of(user).district_admin
+
+
+def roster_imports(user):
+    """The roster imports this person may see and act on: all of them for a district
+    administrator, none for anyone else (a 404)."""
+    if may_import_roster(user):
+        return RosterImport.objects.all()
+    return RosterImport.objects.none()
 
 
 # --- Fetch and check ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from .models import (
     GuardianInvite,
     OutgoingEmail,
     Role,
+    RosterImport,
     ScheduleBlock,
     School,
     Student,
@@ -398,7 +399,7 @@ class GuardianInviteAdmin(ReadOnlyAdmin, AuditedAdmin, FastListAdmin):
     search_fields = ["email", "guardian__full_name", "guardian__student__district_student_id"]
     raw_id_fields = ["guardian", "invited_by"]
     # The token is a secret: never shown, never edited by hand.
-    exclude = ["token"]
+    exclude = ["token", "code"]
     student_path = "guardian__student"
     school_path = "guardian__student__school"
 
@@ -457,6 +458,18 @@ class AuditEventAdmin(ReadOnlyAdmin, FastListAdmin):
     list_select_related = ["actor", "school"]
     # "=" lookups use the indexes (object, student) instead of scanning with LIKE.
     search_fields = ["=actor__email", "=object_id", "=student__district_student_id", "=action"]
+
+
+@admin.register(RosterImport)
+class RosterImportAdmin(ReadOnlyAdmin, FastListAdmin):
+    """The history of roster imports; they change only through staff/roster/jobs.py (the
+    district administrators' pages, the nightly command)."""
+
+    list_display = ["created_at", "source", "version", "status", "uploaded_by", "finished_at"]
+    list_filter = ["status", "version"]
+    list_select_related = ["uploaded_by"]
+    search_fields = ["source", "=uploaded_by__email"]
+    exclude = ["file"]
 
 
 @admin.register(OutgoingEmail)

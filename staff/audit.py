@@ -23,6 +23,33 @@ def _audit_event(*, actor, action, obj, school, student, before, after, denied) 
     )
 
 
+def audit_event(
+    *,
+    actor,
+    action,
+    obj=None,
+    school_id=None,
+    student_id=None,
+    before=None,
+    after=None,
+    object_type=None,
+    object_id=None,
+) -> AuditEvent:
+    """An unsaved event, by ids, for a service that writes many in one INSERT
+    (`AuditEvent.objects.bulk_create`): a transfer of many students, the roster import."""
+    return AuditEvent(
+        actor=actor if actor and actor.is_authenticated else None,
+        action=action,
+        object_type=object_type or obj._meta.model_name,
+        object_id=str(object_id if object_id is not None else obj.pk),
+        school_id=school_id,
+        student_id=student_id,
+        before=before or {},
+        after=after or {},
+        ip=client_ip.get(),
+    )
+
+
 def audit_record(
     *, actor, action, obj, school=None, student=None, before=None, after=None, denied=False
 ) -> AuditEvent:
@@ -99,6 +126,21 @@ PURPOSES = {
     "guardian.invited": _("Invited a parent"),
     "guardian.invite_accepted": _("Accepted an invitation"),
     "student.transferred": _("Moved the student to another school"),
+    # The district's roster import (staff/roster/).
+    "student.roster_created": _("Added from the district's roster"),
+    "student.roster_updated": _("Updated from the district's roster"),
+    "student.roster_deactivated": _("No longer in the district's roster with an IEP"),
+    "guardian.roster_created": _("Added a parent or guardian from the district's roster"),
+    "guardian.roster_updated": _("Updated a parent or guardian from the district's roster"),
+    "guardian.roster_ended": _(
+        "Ended a parent's or guardian's link, as the district's roster says"
+    ),
+    "assignment.roster_created": _("Assigned a SECA, as the district's roster says"),
+    "assignment.roster_updated": _("Updated a SECA's assignment, as the district's roster says"),
+    "assignment.roster_ended": _("Ended a SECA's assignment, as the district's roster says"),
+    "guardian.letter_prepared": _("Prepared an invitation letter for a parent"),
+    "invitations.viewed": _("Opened the school's families without an account"),
+    "invitation_letters.printed": _("Printed the invitation letters"),
     "admin.viewed": _("Opened the record in the administration"),
     "admin.added": _("Added to the record in the administration"),
     "admin.changed": _("Changed the record in the administration"),

@@ -18,9 +18,9 @@ import datetime
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+
+from iepcoord.dates import formatted
 
 from .outbox import absolute_url
 
@@ -68,18 +68,16 @@ def short_name(student) -> str:
 
 def when(moment: datetime.datetime, tz) -> str:
     """A moment in full, in the school's time zone: with the year, time and zone."""
-    return date_format(
-        timezone.localtime(moment, tz), pgettext("email date and time", "l, F j, Y, g:i A T")
-    )
+    return formatted(timezone.localtime(moment, tz), "full")
 
 
 def day(moment: datetime.datetime, tz) -> str:
     """A day, short, for a subject line: "Dec 9"."""
-    return date_format(timezone.localtime(moment, tz), pgettext("email short day", "M j"))
+    return formatted(timezone.localtime(moment, tz), "day")
 
 
 def date(value: datetime.date) -> str:
-    return date_format(value, pgettext("email date", "F j, Y"))
+    return formatted(value, "long_date")
 
 
 def greeting(name: str) -> str:

@@ -67,6 +67,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # The person's OneRoster sourcedId: the district's roster import keeps them in step
+    # (staff/roster/). None for accounts made by hand or by a parent's invitation.
+    sourced_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
 
     objects = UserManager()
 
@@ -94,6 +97,8 @@ class School(TimeStamped):
     address = models.CharField(max_length=300, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     main_office_email = models.EmailField(blank=True)
+    # The school's OneRoster org sourcedId (staff/roster/).
+    sourced_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -133,6 +138,9 @@ class Role(TimeStamped):
         School, on_delete=models.CASCADE, null=True, blank=True, related_name="roles"
     )
     kind = models.CharField(max_length=24, choices=Kind.choices)
+    # Given by the district's roster import, which removes it when the export no longer
+    # says so; a role given by hand is left alone.
+    roster_managed = models.BooleanField(default=False)
 
     objects = RoleQuerySet.as_manager()
 
@@ -207,6 +215,13 @@ class Student(TimeStamped):
         IEP = "iep", _("IEP")
         SECTION_504 = "504", _("504 plan")
 
+    class AideSupport(models.TextChoices):
+        """The aide support the student's IEP requires (the roster's iep.csv)."""
+
+        NONE = "none", _("No aide support")
+        SHARED = "shared", _("Shared aide")
+        ONE_TO_ONE = "one_to_one", _("One-to-one aide")
+
     class Grade(models.TextChoices):
         PRE_K = "PK", _("Pre-K")
         KINDERGARTEN = "K", _("Kindergarten")
@@ -244,6 +259,14 @@ class Student(TimeStamped):
     reevaluation_due = models.DateField(null=True, blank=True)
     home_language = models.CharField(max_length=40, default="English")
     interpreter_needed = models.BooleanField(default=False)
+    aide_support = models.CharField(
+        max_length=10, choices=AideSupport.choices, default=AideSupport.NONE
+    )
+    # The student's OneRoster sourcedId (staff/roster/).
+    sourced_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # The day the district's roster stopped listing the student with an IEP (they left the
+    # district, or their IEP ended): the record stays, this year's assignments ended then.
+    inactive_since = models.DateField(null=True, blank=True)
 
     objects = StudentQuerySet.as_manager()
 
@@ -266,6 +289,15 @@ class Student(TimeStamped):
         return f"{self.first_name} {self.last_name}"
 
 
+class CurrentGuardianManager(models.Manager):
+    """Guardians whose relationship to the student has not ended: the only ones any page,
+    notice, right or email sees. The rows of ended ones stay, for the history (notices
+    they were sent, their answers), reached through `Guardian.all_objects` and relations."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(ended_on__isnull=True)
+
+
 class Guardian(TimeStamped):
     """A parent or guardian of a student; has an account once invited."""
 
@@ -284,6 +316,15 @@ class Guardian(TimeStamped):
     preferred_language = models.CharField(
         max_length=2, choices=User.Language.choices, default=User.Language.ENGLISH
     )
+    # The parent's OneRoster sourcedId: one row per child, so unique with the student;
+    # None (not "") for a guardian added by hand, whom the constraint leaves out.
+    sourced_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    # The day the district's roster ended the relationship: from then on the guardian
+    # sees nothing of the student and is sent nothing (CurrentGuardianManager).
+    ended_on = models.DateField(null=True, blank=True)
+
+    objects = CurrentGuardianManager()
+    all_objects = models.Manager()  # noqa: DJ012 (ruff sees the first manager as a field)
 
     class Meta:
         ordering = ["full_name"]
@@ -292,6 +333,11 @@ class Guardian(TimeStamped):
                 fields=["student", "user"],
                 condition=Q(user__isnull=False),
                 name="guardian_one_account_per_student",
+            ),
+            models.UniqueConstraint(
+                fields=["sourced_id", "student"],
+                condition=Q(sourced_id__isnull=False),
+                name="guardian_sourced_once_per_student",
             ),
         ]
 
@@ -302,11 +348,18 @@ class Guardian(TimeStamped):
 class GuardianInvite(TimeStamped):
     """The only way a parent gets an account: the case manager invites them by email; the
     link (a secret token, valid for a while) lets them set a password and binds the
-    account to that child."""
+    account to that child. A family without an email address gets a printed letter
+    instead, with a one-time `code` they type at /invite/code/ (then `email` is empty)."""
 
     guardian = models.ForeignKey(Guardian, on_delete=models.CASCADE, related_name="invites")
     token = models.CharField(max_length=43, unique=True, default=secrets.token_urlsafe)
-    email = models.EmailField()
+    email = models.EmailField(blank=True)
+    # The letter's code: 10 characters of an alphabet without look-alikes (staff.invites).
+    code = models.CharField(max_length=10, unique=True, null=True, blank=True)
+    # Sent by the district's "invite every family" after this roster import.
+    roster_import = models.ForeignKey(
+        "RosterImport", on_delete=models.SET_NULL, null=True, blank=True, related_name="invites"
+    )
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -352,6 +405,9 @@ class Assignment(TimeStamped):
     )
     # Ended before its school year did: from this day on it grants nothing.
     ended_on = models.DateField(null=True, blank=True)
+    # Made by the district's roster import (a shared class, a 1:1 aide in iep.csv), which
+    # ends it when the export no longer says so; one made by hand is left alone.
+    roster_managed = models.BooleanField(default=False)
 
     objects = AssignmentQuerySet.as_manager()
 
@@ -500,3 +556,59 @@ class OutgoingEmail(models.Model):
 
     def __str__(self):
         return f"{self.kind} #{self.source_id} to {self.recipient_id}"
+
+
+class RosterImport(TimeStamped):
+    """One OneRoster export brought in (staff/roster/, README "Roster import"): uploaded by
+    a district administrator, checked (the dry run: what would change, or every problem),
+    confirmed, then applied by a Celery job; or run by `manage.py import_roster`."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Checking")
+        DRY_RUN_DONE = "dry_run_done", _("Checked: waiting for confirmation")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Refused")
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The export (a .zip), stored privately like the plans; empty for a command's run,
+    # which names its path in `source`.
+    file = models.FileField(upload_to="roster/%Y/%m/", blank=True)
+    source = models.CharField(max_length=300, blank=True)
+    version = models.CharField(max_length=8, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # A job holds the row until then (a worker killed mid-run loses it when it passes).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # {"phase": ..., "file": ..., "rows": n}: what the job is doing, for the progress page.
+    progress = models.JSONField(default=dict, blank=True)
+    # {"read": {file: rows}, "changes": {kind: {created, updated, deactivated}}}: the dry
+    # run's, then the import's.
+    summary = models.JSONField(default=dict, blank=True)
+    # Why the export was refused: "file:line: column: message" each.
+    problems = models.JSONField(default=list, blank=True)
+    # What was read but left aside (not refusing the import).
+    notes = models.JSONField(default=list, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # "Invite every family" was asked for, after this import.
+    invites_requested_at = models.DateTimeField(null=True, blank=True)
+    invites_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # {"invited": n, "letters": n, "skipped": n}: what "invite every family" did.
+    invites_summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Roster import #{self.pk} ({self.status})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.RUNNING)

@@ -190,6 +190,15 @@ def emails_requeue(*, now: datetime.datetime | None = None) -> int:
         last = ids[-1]
 
 
+def rate_per_second() -> float | None:
+    """EMAIL_RATE_LIMIT ("600/m") in emails a second, for one worker; None: no limit."""
+    limit = settings.EMAIL_RATE_LIMIT
+    if not limit:
+        return None
+    count, _slash, unit = limit.partition("/")
+    return int(count) / {"s": 1, "m": 60, "h": 3600}[unit or "s"]
+
+
 def absolute_url(path: str) -> str:
     """A link for an email: the site's address and the exact page."""
     return f"{settings.SITE_URL}{path}"

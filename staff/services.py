@@ -5,8 +5,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .access import standing_of
-from .audit import audit_record
-from .models import DESIGNEE_KINDS, Assignment, Designation, Role, School, Student, User
+from .audit import audit_event, audit_record
+from .models import (
+    DESIGNEE_KINDS,
+    Assignment,
+    AuditEvent,
+    Designation,
+    Role,
+    School,
+    Student,
+    User,
+)
 
 
 class DomainError(Exception):
@@ -85,34 +94,75 @@ def student_transfer(*, actor: User | None, student: Student, school: School) ->
             % {"student": student.full_name, "school": school.name},
             field="school",
         )
-    before = {"school": student.school_id, "case_manager": student.case_manager_id}
+    students_transfer(actor=actor, moves={student.pk: school.pk})
+    return Student.objects.select_related("school").get(pk=student.pk)
+
+
+# Rows per statement of a transfer of many students (the roster import's moves).
+TRANSFER_CHUNK = 1000
+
+
+@transaction.atomic
+def students_transfer(*, actor: User | None, moves: dict[int, int]) -> int:
+    """Move students to other schools ({student id: school id}), by the one rule of a move
+    (student_transfer's): this year's assignments end today, a case manager who holds no
+    case manager role at the new school is cleared, and each move is audited as
+    "student.transferred". A student already at that school is left alone. A few queries
+    per TRANSFER_CHUNK students, whatever their number; the number moved."""
     today = timezone.localdate()
-    ended = list(
-        Assignment.objects.current(today).filter(student=student).values_list("pk", flat=True)
-    )
-    Assignment.objects.filter(pk__in=ended).update(ended_on=today, updated_at=timezone.now())
-    changed = ["school", "updated_at"]
-    student.school = school
-    if (
-        student.case_manager_id
-        and not Role.objects.filter(
-            user_id=student.case_manager_id, school=school, kind=Role.Kind.CASE_MANAGER
-        ).exists()
-    ):
-        student.case_manager = None
-        changed.append("case_manager")
-    student.save(update_fields=changed)
-    audit_record(
-        actor=actor,
-        action="student.transferred",
-        obj=student,
-        school=school,
-        student=student,
-        before=before,
-        after={
-            "school": school.pk,
-            "case_manager": student.case_manager_id,
-            "assignments_ended": ended,
-        },
-    )
-    return student
+    now = timezone.now()
+    moved = 0
+    ids = sorted(moves)
+    for start in range(0, len(ids), TRANSFER_CHUNK):
+        batch = ids[start : start + TRANSFER_CHUNK]
+        students = [
+            student
+            for student in Student.objects.select_for_update().filter(pk__in=batch).order_by("pk")
+            if student.school_id != moves[student.pk]
+        ]
+        if not students:
+            continue
+        ended: dict[int, list[int]] = {student.pk: [] for student in students}
+        for pk, student_id in (
+            Assignment.objects.current(today)
+            .filter(student_id__in=list(ended))
+            .values_list("pk", "student_id")
+        ):
+            ended[student_id].append(pk)
+        Assignment.objects.filter(pk__in=[pk for pks in ended.values() for pk in pks]).update(
+            ended_on=today, updated_at=now
+        )
+        managers = {s.case_manager_id for s in students if s.case_manager_id}
+        holding = set(
+            Role.objects.filter(
+                kind=Role.Kind.CASE_MANAGER,
+                user_id__in=managers,
+                school_id__in={moves[s.pk] for s in students},
+            ).values_list("user_id", "school_id")
+        )
+        events = []
+        for student in students:
+            before = {"school": student.school_id, "case_manager": student.case_manager_id}
+            student.school_id = moves[student.pk]
+            if (student.case_manager_id, student.school_id) not in holding:
+                student.case_manager_id = None
+            student.updated_at = now
+            events.append(
+                audit_event(
+                    actor=actor,
+                    action="student.transferred",
+                    obj=student,
+                    school_id=student.school_id,
+                    student_id=student.pk,
+                    before=before,
+                    after={
+                        "school": student.school_id,
+                        "case_manager": student.case_manager_id,
+                        "assignments_ended": ended[student.pk],
+                    },
+                )
+            )
+        Student.objects.bulk_update(students, ["school", "case_manager", "updated_at"])
+        AuditEvent.objects.bulk_create(events)
+        moved += len(students)
+    return moved

@@ -1,13 +1,16 @@
-"""Celery tasks of the outbox (staff/outbox.py): thin, idempotent, given ids; they call
-services and are never imported by them (the outbox queues by the task's name)."""
+"""Celery tasks of the staff app: the outbox's (staff/outbox.py) and the roster import's
+(staff/roster/jobs.py). Thin, idempotent, given ids; they call services and are never
+imported by them (services queue by the task's name)."""
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from iepcoord.celery import email_task_options
 
-from . import outbox
+from . import invites, outbox
+from .roster import jobs as roster_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -23,3 +26,25 @@ def emails_requeue() -> int:
     if requeued:
         logger.warning("Emails queued again: %d", requeued)
     return requeued
+
+
+# A district's export takes minutes: its own time limit, below the visibility timeout.
+ROSTER_TASK_OPTIONS = {
+    "time_limit": settings.ROSTER_IMPORT_TIME_LIMIT,
+    "soft_time_limit": settings.ROSTER_IMPORT_TIME_LIMIT - 30,
+}
+
+
+@shared_task(name=roster_jobs.CHECK_TASK, **ROSTER_TASK_OPTIONS)
+def roster_check(import_id: int) -> bool:
+    return roster_jobs.roster_import_check(import_id=import_id)
+
+
+@shared_task(name=roster_jobs.IMPORT_TASK, **ROSTER_TASK_OPTIONS)
+def roster_import(import_id: int) -> bool:
+    return roster_jobs.roster_import_run(import_id=import_id)
+
+
+@shared_task(name=roster_jobs.INVITE_TASK, **ROSTER_TASK_OPTIONS)
+def roster_invite_families(import_id: int) -> dict:
+    return invites.roster_families_invite(import_id=import_id)

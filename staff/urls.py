@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_invites
+from . import views, views_invites, views_roster
 
 urlpatterns = [
     path("schools/<int:school_pk>/designees/", views.designees, name="designees"),
@@ -14,5 +14,37 @@ urlpatterns = [
 urlpatterns += [
     path("students/<int:pk>/guardians/", views_invites.guardian_list, name="guardian_list"),
     path("guardians/<int:pk>/invite/", views_invites.guardian_invite, name="guardian_invite"),
+    # Public: a parent types the code of a printed letter (before invite/<token>/).
+    path("invite/code/", views_invites.invite_code, name="invite_code"),
     path("invite/<slug:token>/", views_invites.invite_accept, name="invite_accept"),
+    # A school's families without an account: send again, print the letters.
+    path(
+        "schools/<int:pk>/invitations/", views_invites.school_invitations, name="school_invitations"
+    ),
+    path(
+        "schools/<int:pk>/invitations/send/",
+        views_invites.school_invitations_send_view,
+        name="school_invitations_send",
+    ),
+    path(
+        "schools/<int:pk>/invitations/letters/",
+        views_invites.school_invitation_letters,
+        name="school_invitation_letters",
+    ),
+]
+
+# The district's roster (README "Roster import"): district administrators.
+urlpatterns += [
+    path("roster/", views_roster.roster_import_list, name="roster_import_list"),
+    path("roster/<int:pk>/", views_roster.roster_import_detail, name="roster_import_detail"),
+    path(
+        "roster/<int:pk>/confirm/",
+        views_roster.roster_import_confirm_view,
+        name="roster_import_confirm",
+    ),
+    path(
+        "roster/<int:pk>/invite-families/",
+        views_roster.roster_invite_families,
+        name="roster_invite_families",
+    ),
 ]

@@ -1,31 +1,42 @@
-"""Inviting parents: the case manager's list of a student's guardians, and the link the
-parent opens (public: they have no account yet)."""
+"""Inviting parents: the case manager's list of a student's guardians, a school's families
+without an account (sending again, printing letters), and the pages a parent opens
+(public: they have no account yet): the link of an email, the code of a letter."""
 
+from allauth.core.internal.httpkit import get_client_ip
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import SetPasswordForm
-from django.db.models import Prefetch
+from django.core.cache import cache
+from django.db.models import Count, Prefetch
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .access import Right, fetch_or_refuse, standing_of, student_for
-from .audit import audit_record
-from .forms_invites import GuardianInviteForm
+from .access import Right, fetch_or_refuse, school_for, standing_of, student_for
+from .audit import audit_record, audit_students_viewed
+from .forms_invites import GuardianInviteForm, InviteCodeForm, LetterAccountForm
 from .invites import (
     account_exists_for,
+    code_display,
+    families_to_invite,
     guardian_invite_accept,
+    invite_for_code,
     invite_for_token,
     invite_problem,
+    school_invitations_send,
 )
 from .invites import guardian_invite as invite_guardian
 from .models import Guardian, GuardianInvite, User
 from .services import DomainError
+
+# Wrong codes one address may type in a minute (a code has about 10^14 values; this keeps
+# guessing out of reach and a mistyped letter easy to retry).
+CODE_ATTEMPTS_PER_MINUTE = 5
 
 AUTH_BACKEND = "allauth.account.auth_backends.AuthenticationBackend"
 
@@ -123,10 +134,13 @@ def invite_accept(request, token):
     context = {"invite": invite, "student": invite.guardian.student}
     user = request.user
     if user.is_authenticated:
-        if user.email.lower() != invite.email.lower():
+        # A letter's code names no address: whoever typed it adds the child to theirs.
+        if invite.email and user.email.lower() != invite.email.lower():
             # Nothing changes: the child goes only to the invited address's account.
             return render(request, "staff/invites/wrong_account.html", context, status=403)
         return _accept_signed_in(request, invite, context)
+    if not invite.email:
+        return _accept_letter(request, invite, context)
     if account_exists_for(invite.email):
         login_url = reverse("account_login") + "?" + urlencode({"next": request.path})
         return render(
@@ -174,4 +188,177 @@ def _accept_signed_in(request, invite, context):
         "staff/invites/accept_signed_in.html",
         {**context, "error": error},
         status=400 if error else 200,
+    )
+
+
+def _accept_letter(request, invite, context):
+    """A family invited by letter, signed out: the address they will sign in with and a
+    password make the account (the code proved the letter reached them)."""
+    candidate = User(full_name=invite.guardian.full_name)
+    form = LetterAccountForm(candidate, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = guardian_invite_accept(
+                invite=invite,
+                password=form.cleaned_data["new_password1"],
+                email=form.cleaned_data["email"],
+            )
+        except DomainError as error:
+            form.add_error(
+                "email" if error.field in (None, "email") else error.field, error.message
+            )
+        else:
+            login(request, user, backend=AUTH_BACKEND)
+            messages.success(request, _("Welcome! Your account is ready."))
+            return redirect("parent_child", pk=invite.guardian.student_id)
+    login_url = reverse("account_login") + "?" + urlencode({"next": request.path})
+    return render(
+        request,
+        "staff/invites/accept_letter.html",
+        {**context, "form": form, "login_url": login_url},
+        status=400 if form.errors else 200,
+    )
+
+
+# Public: a parent with a printed letter types its code here; a right code leads to the
+# invitation's page. Wrong codes are limited per address (CODE_ATTEMPTS_PER_MINUTE).
+@login_not_required
+def invite_code(request):
+    form = InviteCodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        key = f"invite-code-failures:{get_client_ip(request)}"
+        if cache.get(key, 0) >= CODE_ATTEMPTS_PER_MINUTE:
+            form.add_error(
+                "code",
+                _(
+                    "Too many wrong codes were typed from this connection. Wait a minute, then try again."
+                ),
+            )
+            status = 429
+        else:
+            invite = invite_for_code(form.cleaned_data["code"])
+            if invite is None:
+                cache.add(key, 0, timeout=60)
+                cache.incr(key)
+                form.add_error(
+                    "code", _("This code is not valid. Check the letter and type it again.")
+                )
+            elif problem := invite_problem(invite):
+                form.add_error("code", problem)
+            else:
+                return redirect("invite_accept", token=invite.token)
+    if form.errors and status == 200:
+        status = 400
+    return render(request, "staff/invites/code.html", {"form": form}, status=status)
+
+
+# --- A school's families without an account ----------------------------------------------
+
+
+def school_invitations(request, pk):
+    """Who has not accepted yet, at one school: every guardian of a current student
+    without an account, with their last invitation; sending again; the letters to print.
+    For the principal, the school's case managers and district administrators."""
+    school = school_for(request.user, pk, "invite_families")
+    guardians = list(
+        families_to_invite()
+        .filter(student__school=school)
+        .select_related("student")
+        .prefetch_related(
+            Prefetch(
+                "invites", queryset=GuardianInvite.objects.order_by("-created_at"), to_attr="newest"
+            )
+        )
+        .order_by("student__last_name", "student__first_name", "full_name", "pk")
+    )
+    now = timezone.now()
+    for guardian in guardians:
+        guardian.last_invite = guardian.newest[0] if guardian.newest else None
+        guardian.pending = bool(
+            guardian.last_invite
+            and guardian.last_invite.accepted_at is None
+            and guardian.last_invite.expires_at > now
+        )
+    totals = Guardian.objects.filter(
+        student__school=school, student__inactive_since__isnull=True
+    ).aggregate(total=Count("pk"), with_account=Count("user_id"))
+    students = {g.student_id: g.student for g in guardians}
+    for student in students.values():
+        student.school = school
+    # The families' addresses are part of each student's record (34 CFR 300.614).
+    audit_students_viewed(
+        actor=request.user, action="invitations.viewed", students=list(students.values())
+    )
+    return render(
+        request,
+        "staff/invites/school.html",
+        {
+            "school": school,
+            "guardians": guardians,
+            "totals": totals,
+            "letters": sum(1 for g in guardians if g.pending and g.last_invite.code),
+        },
+    )
+
+
+@require_POST
+def school_invitations_send_view(request, pk):
+    school = school_for(request.user, pk, "invite_families")
+    guardian_id = request.POST.get("guardian")
+    try:
+        counts = school_invitations_send(
+            actor=request.user,
+            school=school,
+            guardian_id=int(guardian_id) if guardian_id and guardian_id.isdigit() else None,
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _(
+                "Invitations sent by email: %(invited)s. Letters to print: %(letters)s. "
+                "Already invited and still waiting: %(skipped)s."
+            )
+            % counts,
+        )
+    return redirect("school_invitations", pk=school.pk)
+
+
+def school_invitation_letters(request, pk):
+    """The letters of a school's families without an email address: one a page, each in
+    the family's language, with the code to type at /invite/code/. Printing them shows
+    every child's name and code: audited per student."""
+    school = school_for(request.user, pk, "invite_families")
+    invites = list(
+        GuardianInvite.objects.filter(
+            code__isnull=False,
+            accepted_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            guardian__user__isnull=True,
+            guardian__ended_on__isnull=True,
+            guardian__student__school=school,
+            guardian__student__inactive_since__isnull=True,
+        )
+        .select_related("guardian__student")
+        .order_by("guardian__student__last_name", "guardian__student__first_name", "pk")
+    )
+    for invite in invites:
+        invite.code_shown = code_display(invite.code)
+    students = {invite.guardian.student_id: invite.guardian.student for invite in invites}
+    for student in students.values():
+        student.school = school
+    audit_students_viewed(
+        actor=request.user, action="invitation_letters.printed", students=list(students.values())
+    )
+    return render(
+        request,
+        "staff/invites/letters.html",
+        {
+            "school": school,
+            "invites": invites,
+            "code_url": settings.SITE_URL + reverse("invite_code"),
+            "printed_at": timezone.now(),
+        },
     )

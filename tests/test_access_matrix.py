@@ -21,6 +21,7 @@ import dataclasses
 import datetime
 import io
 import logging
+import zipfile
 import zoneinfo
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -59,6 +60,7 @@ from staff.models import (
     Guardian,
     GuardianInvite,
     Role,
+    RosterImport,
     Student,
     User,
 )
@@ -136,6 +138,8 @@ class Row:
 
 
 OTHERS_WHO_SEE_S = SEES_S - MANAGERS
+# A's families without an account: the principal, A's case managers, the district.
+INVITERS = frozenset({"district_admin", "principal", "case_manager", "other_case_manager"})
 LOG_READERS = frozenset({"district_admin", "principal", "case_manager"}) | GUARDIANS
 
 # fmt: off
@@ -202,6 +206,14 @@ MATRIX = [
     Row("reports_district_csv", None, get={200: {"district_admin", "union_rep"}}),
     Row("reports_school", "A",
         get={200: {"district_admin", "union_rep", "principal", "designee_ap"}}),
+    # -- The district's roster (district administrators); A's families without an account --
+    Row("roster_import_list", None, get={200: {"district_admin"}}, post={302: {"district_admin"}}),
+    Row("roster_import_detail", "roster_done", get={200: {"district_admin"}}),
+    Row("roster_import_confirm", "roster_checked", get=POST_ONLY, post={302: {"district_admin"}}),
+    Row("roster_invite_families", "roster_done", get=POST_ONLY, post={302: {"district_admin"}}),
+    Row("school_invitations", "A", get={200: INVITERS}),
+    Row("school_invitations_send", "A", get=POST_ONLY, post={302: INVITERS}),
+    Row("school_invitation_letters", "A", get={200: INVITERS}),
 ]
 # fmt: on
 
@@ -397,11 +409,38 @@ EFFECTS = {
             invited_by=s.users[who],
         ),
     ),
+    "roster_import_list": Effect(
+        data=lambda s, who: {
+            "export": SimpleUploadedFile("export.zip", _export_zip(), "application/zip")
+        },
+        done=lambda s, who, r: _exists(
+            RosterImport, uploaded_by=s.users[who], status=RosterImport.Status.PENDING
+        ),
+    ),
+    "roster_import_confirm": Effect(
+        done=lambda s, who, r: (
+            (ri := _reread(s.roster_checked)).status == RosterImport.Status.RUNNING
+            and ri.confirmed_by_id == s.users[who].pk
+        ),
+    ),
+    "roster_invite_families": Effect(
+        done=lambda s, who, r: _reread(s.roster_done).invites_requested_by_id == s.users[who].pk,
+    ),
+    "school_invitations_send": Effect(
+        data=lambda s, who: {"guardian": str(s.uninvited_guardian.pk)},
+        # No email on file: a letter with a one-time code.
+        done=lambda s, who, r: _exists(
+            GuardianInvite,
+            guardian=s.uninvited_guardian,
+            invited_by=s.users[who],
+            code__isnull=False,
+        ),
+    ),
 }
 
 
 # URLs of these urlconfs that are public, keyed by a secret (tests/test_url_auth.py).
-PUBLIC = {"invite_accept", "calendar_feed"}
+PUBLIC = {"invite_accept", "calendar_feed", "invite_code"}
 
 # The records of a student: a refusal on one that exists is written to the audit trail
 # (34 CFR 300.614), with the object's model name.
@@ -452,6 +491,15 @@ def pdf_bytes() -> bytes:
     writer.add_blank_page(width=612, height=792)
     out = io.BytesIO()
     writer.write(out)
+    return out.getvalue()
+
+
+def _export_zip() -> bytes:
+    """A .zip to upload: what it holds is checked by a job, which the rolled-back call
+    never runs."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("manifest.csv", "propertyName,value\noneroster.version,1.1\n")
     return out.getvalue()
 
 
@@ -613,6 +661,14 @@ def build_scenario() -> SimpleNamespace:
         Notification(user=user, message="Matrix notification") for user in u.values()
     )
 
+    # Roster imports: one checked, waiting for confirmation; one done.
+    roster_checked, roster_done = (
+        RosterImport.objects.create(
+            uploaded_by=u["district_admin"], source="export.zip", status=status
+        )
+        for status in (RosterImport.Status.DRY_RUN_DONE, RosterImport.Status.DONE)
+    )
+
     assert Meeting.objects.get(pk=M.pk).school_id == B.pk  # scheduled at B, before the move
     assert not Assignment.objects.current().filter(staff=u["ended_seca"]).exists()
     return SimpleNamespace(
@@ -636,6 +692,8 @@ def build_scenario() -> SimpleNamespace:
         delivery=delivery,
         designation=designation,
         uninvited_guardian=uninvited_guardian,
+        roster_checked=roster_checked,
+        roster_done=roster_done,
     )
 
 
@@ -663,6 +721,11 @@ def world(s) -> dict:
         "designations": list(Designation.objects.order_by("pk").values_list("pk", flat=True)),
         "guardians": list(Guardian.objects.order_by("pk").values_list("pk", "email", "user_id")),
         "invites": GuardianInvite.objects.count(),
+        "roster_imports": list(
+            RosterImport.objects.order_by("pk").values_list(
+                "pk", "status", "confirmed_by_id", "invites_requested_at"
+            )
+        ),
         "notifications": list(Notification.objects.order_by("pk").values_list("pk", "read_at")),
         "tokens": list(User.objects.order_by("pk").values_list("pk", "calendar_token")),
         "students": list(

@@ -130,7 +130,7 @@ def test_english_notice_names_every_item_the_rule_asks_for(
         assert "includes your child's SECA" in body.replace("&#x27;", "'")
         assert "ask that the SECA attend the meeting, or that the SECA not attend" in body
         assert "Jerry Seca" in body  # the child's SECA, named
-        assert "An interpreter (Spanish) will be at the meeting, at no cost to you." in body
+        assert "An interpreter (español) will be at the meeting, at no cost to you." in body
         assert "ask for another time" in body
         assert "773-555-0100" in body  # the school's phone
         assert f"/meetings/{full_meeting.pk}/notice/" in body  # where to answer
@@ -150,7 +150,7 @@ def test_spanish_guardian_receives_the_notice_in_spanish(
         assert "lunes" in body and "09:00" in body
         assert "Puede pedir que el/la SECA asista a la reunión, o que no asista." in body
         assert "conocimientos o experiencia especial sobre su hijo/a" in body
-        assert "Habrá un intérprete (Spanish) en la reunión, sin costo para usted." in body
+        assert "Habrá un intérprete (español) en la reunión, sin costo para usted." in body
         assert "pedir otro horario" in body
         assert "773-555-0100" in body
         assert "Notice of meeting" not in body

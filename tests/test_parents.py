@@ -336,7 +336,7 @@ def test_a_parent_who_prefers_spanish_reads_the_notice_in_spanish(
     assert '<html lang="es">' in page
     assert "Aviso de reunión" in page
     assert "Puede pedir que el/la SECA asista a la reunión, o que no asista." in page
-    assert "Habrá un intérprete (Spanish) en la reunión, sin costo para usted." in page
+    assert "Habrá un intérprete (español) en la reunión, sin costo para usted." in page
     assert "pedir otro horario" in page and "llamar a la escuela al 773-555-0100" in page
     # The model's choices, shown to parents, in Spanish.
     assert "Revisión anual" in page

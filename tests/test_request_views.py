@@ -99,7 +99,7 @@ def test_queue_shows_what_is_needed_to_decide(
     client.force_login(principal)
     page = client.get(reverse("approval_queue")).content.decode()
     assert "Jerry Seca" in page and "I can help" in page and "Room 104" in page
-    assert "with Jordan" in page and "Room 210 reading" in page
+    assert "would be left without the SECA" in page and "Room 210 reading" in page
     assert "Tuesday" not in page
     free_list = page.split('class="mb-0 free-staff">')[1].split("</ul>")[0]
     assert "Fran Free" in free_list
@@ -150,6 +150,9 @@ def test_deny_other_without_note_shows_the_error_next_to_the_note(client, princi
     assert response.status_code == 400
     form = response.context["deny_form"]
     assert "Explain the reason" in form.errors["decision_note"][0]
+    # The summary above the form (it takes the focus) links to the field with the error.
+    summary = response.content.decode().split("data-error-summary", 1)[1].split("</div>", 1)[0]
+    assert 'href="#id_deny-decision_note"' in summary and "Note to the SECA: Explain" in summary
     req.refresh_from_db()
     assert req.status == "pending"
 

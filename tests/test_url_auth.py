@@ -33,6 +33,9 @@ PUBLIC_PAGES = {
     "account_reset_password_done",
     "account_reset_password_from_key",  # the link in a reset email, followed signed out
     "account_reset_password_from_key_done",
+    # A parent with a printed invitation letter types its one-time code here before they
+    # have an account; wrong codes are limited per address (tests/test_roster_invites.py).
+    "invite_code",
 }
 
 # Public pages keyed by a secret in their URL: an unknown secret is a 404.

@@ -42,7 +42,7 @@ class DenyForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     deny_reason = forms.ChoiceField(
         label=_("Reason"),
-        choices=[("", "---------"), *AttendanceRequest.DenyReason.choices],
+        choices=[("", _("Choose a reason")), *AttendanceRequest.DenyReason.choices],
     )
     decision_note = forms.CharField(
         label=_("Note to the SECA"),

@@ -20,7 +20,9 @@ class SchoolDateTimeWidget(forms.SplitDateTimeWidget):
 
     def __init__(self, tz=None):
         super().__init__(
-            date_attrs={"type": "date"},
+            # The field's label is the group's legend (crispy draws a fieldset); each input
+            # has its own name for a screen reader too (WCAG 1.3.1, 4.1.2).
+            date_attrs={"type": "date", "aria-label": _("Date")},
             time_attrs={"type": "time", "aria-label": _("Time")},
             date_format="%Y-%m-%d",
             time_format="%H:%M",

@@ -9,9 +9,9 @@ import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from iepcoord.dates import formatted
 from staff.access import Right, holders
 from staff.audit import audit_record
 from staff.models import User
@@ -161,13 +161,17 @@ def attendance_request_decide(
     if req.version != seen_version:
         # Another approver acted since this one opened the request: the first one wins.
         if req.decided_by_id and req.status in (Status.APPROVED, Status.DENIED):
+            already = (
+                _("%(who)s already approved this request at %(when)s.")
+                if req.status == Status.APPROVED
+                else _("%(who)s already denied this request at %(when)s.")
+            )
             raise DomainError(
-                _("%(who)s already %(status)s this request at %(when)s.")
+                already
                 % {
                     "who": req.decided_by.full_name,
-                    "status": req.get_status_display().lower(),
-                    "when": date_format(
-                        timezone.localtime(req.decided_at, meeting.school.tzinfo), "g:i A"
+                    "when": formatted(
+                        timezone.localtime(req.decided_at, meeting.school.tzinfo), "time"
                     ),
                 }
             )

@@ -161,7 +161,8 @@ def meeting_schedule(
     ]
     transition = transition_planning_applies(student=student, kind=kind, starts_at=starts_at)
     if transition:
-        invitations.append(Invitation(meeting=meeting, name=student.full_name, role=_("Student")))
+        # In English: shown in each reader's language (meetings_extras.team_role).
+        invitations.append(Invitation(meeting=meeting, name=student.full_name, role="Student"))
     Invitation.objects.bulk_create(invitations)
     audit_record(
         actor=actor,

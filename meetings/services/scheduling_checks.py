@@ -6,10 +6,10 @@ import dataclasses
 import datetime
 
 from django.conf import settings
-from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from iepcoord.dates import formatted
 from staff.models import (
     Assignment,
     Role,
@@ -19,7 +19,7 @@ from staff.models import (
     current_school_year,
 )
 
-from ..models import Invitation, Meeting
+from ..models import TEAM_ROLE_SEPARATOR, Invitation, Meeting
 from ..queue import block_overlaps
 
 State = Meeting.State
@@ -68,14 +68,16 @@ def team_candidates(*, student: Student, actor: User | None = None) -> list[Team
             entry[1].append(role)
         entry[2] = entry[2] or is_seca
 
+    # Roles are stored in English and said in each reader's language when shown
+    # (meetings_extras.team_role): a notice in Spanish names them in Spanish.
     if student.case_manager_id:
-        add(student.case_manager, _("Case manager"))
+        add(student.case_manager, "Case manager")
     if actor is not None and actor.pk != student.case_manager_id:
-        add(actor, _("Case manager"))
+        add(actor, "Case manager")
     for principal in User.objects.filter(
         roles__school_id=student.school_id, roles__kind=Role.Kind.PRINCIPAL
     ).order_by("full_name"):
-        add(principal, _("Principal, representing the district"))
+        add(principal, "Principal, representing the district")
     order = {
         Assignment.Kind.TEACHER: 0,
         Assignment.Kind.RELATED_SERVICE: 1,
@@ -86,12 +88,13 @@ def team_candidates(*, student: Student, actor: User | None = None) -> list[Team
         key=lambda a: (order[a.kind], a.staff.full_name),
     )
     for assignment in assignments:
-        role = assignment.get_kind_display()
+        with translation.override("en"):
+            role = str(assignment.get_kind_display())
         if assignment.detail:
             role = f"{role}: {assignment.detail}"
         add(assignment.staff, str(role), is_seca=assignment.kind == Assignment.Kind.SECA)
     return [
-        TeamMember(user=user, role=", ".join(str(r) for r in roles), is_seca=is_seca)
+        TeamMember(user=user, role=TEAM_ROLE_SEPARATOR.join(roles), is_seca=is_seca)
         for user, roles, is_seca in members.values()
     ]
 
@@ -153,8 +156,8 @@ def meeting_conflicts(
                 person=invitation.user.full_name,
                 detail=_("invited to another meeting, %(start)s–%(end)s")
                 % {
-                    "start": date_format(timezone.localtime(other.starts_at, tz), "g:i A"),
-                    "end": date_format(timezone.localtime(other.ends_at, tz), "g:i A"),
+                    "start": formatted(timezone.localtime(other.starts_at, tz), "time"),
+                    "end": formatted(timezone.localtime(other.ends_at, tz), "time"),
                 },
             )
         )
@@ -173,8 +176,8 @@ def meeting_conflicts(
                 person=block.seca.full_name,
                 detail=_("scheduled %(start)s–%(end)s, %(supports)s")
                 % {
-                    "start": date_format(block.starts, "g:i A"),
-                    "end": date_format(block.ends, "g:i A"),
+                    "start": formatted(block.starts, "time"),
+                    "end": formatted(block.ends, "time"),
                     "supports": supports,
                 },
             )

@@ -11,7 +11,7 @@ def home(request):
     user = request.user
     now = timezone.now()
     sections = selectors.home_sections_for_user(user=user)
-    context = {"sections": sections, "led_schools": selectors.schools_led_by(user=user)}
+    context = {"sections": sections, "my_schools": selectors.my_schools(user=user)}
     if sections.seca:
         context["seca_students"] = selectors.students_for_seca(seca=user, now=now)
         context["seca_work"] = worklists.seca_work(user=user, now=now)

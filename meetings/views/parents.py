@@ -51,6 +51,7 @@ def _render_notice(request, meeting, *, answer_form=None, wish_form=None, status
         "for_email": False,
         "notice_url": request.build_absolute_uri(reverse("notice", args=[meeting.pk])),
         "is_guardian": guardian is not None,
+        "manages_student": Right.MANAGE in access.rights_on(request.user, meeting),
         "answerable": Action.ANSWER_NOTICE in access.allowed_actions(meeting, request.user),
         "my_answer": answer,
         "my_wish": wish,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from staff.access import standing_of
+from staff.access import Right, standing_of
 from staff.audit import audit_record
 from staff.models import Role, User
 from staff.services import DomainError
@@ -61,6 +61,8 @@ def meeting_detail(request, pk):
         {
             "meeting": meeting,
             "actions": actions,
+            # The student's pages the meeting page links to (they check the same right).
+            "manages_student": Right.MANAGE in access.rights_on(user, meeting),
             "invitations": meeting.invitations.select_related("user"),
             "requests": requests,
             "feedback_list": access.feedback(user).filter(meeting=meeting).select_related("seca"),

@@ -211,6 +211,8 @@ def meeting_schedule(request, pk):
             "form": form,
             "preview": preview,
             "notice_days": settings.NOTICE_PERIOD_DAYS,
+            # Back to the caseload, or home for a principal, who has none.
+            "has_caseload": bool(staff_access.standing_of(request.user).case_manager_at),
         },
         status=400 if form.errors else 200,
     )

@@ -1,8 +1,13 @@
 """A realistic demo district: three schools, every role, 50 students, meetings and SECA
-requests in every state, eight logins. Idempotent: rows are found by natural key and saved
-only where a value differs; names come from a seeded generator, dates are relative to today.
+requests in every outcome, attendance, notices, contact attempts, finalized plans (small real
+PDFs) and their copies, notifications read and unread; eight logins. Idempotent: rows are
+found by natural key and saved only where a value differs; names come from a seeded
+generator, dates are relative to today. It sends no email: what the app would have sent is
+recorded as sent.
 """
 
+import hashlib
+import io
 import itertools
 import random
 import unicodedata
@@ -11,11 +16,21 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from pypdf import PdfWriter
+from pypdf.generic import ContentStream, DictionaryObject, NameObject
 
+from meetings.letters import EVENTS
 from meetings.models import AttendanceRequest, Meeting
+from meetings.services.distribution import plan_recipients
+from staff.letters import fit, in_language
 from staff.models import Role, School, Student, User, current_school_year
 
 PASSWORD = "iepcoord-demo"
@@ -108,14 +123,25 @@ GROUPS = [("Room 210 reading group", "Room 114 math group"),
 # starts, minutes, state). Other students get routine meetings by rule.
 MEETINGS = [
     (0, 0, "annual", 14, "11:00", 60, "scheduled"),  # parent@'s child: seca@ has not asked yet
-    (0, 1, "annual", 6, "09:30", 60, "scheduled"),
-    (0, 2, "annual", 9, "10:00", 60, "scheduled"),
+    (0, 0, "reeval", -49, "09:30", 90, "held"),
+    (0, 1, "annual", 6, "09:30", 60, "scheduled"),  # the notice went late: see SHORT_NOTICE
+    (0, 1, "amendment", -63, "11:00", 45, "held"),
+    (0, 2, "annual", 2, "10:00", 60, "scheduled"),  # this week: seca2@ covers for seca@
     (0, 2, "amendment", -21, "13:00", 45, "held"),
+    (0, 2, "reeval", -84, "14:00", 90, "held"),
     (0, 3, "annual", 11, "13:30", 60, "scheduled"),
     (0, 3, "reeval", -35, "09:00", 90, "held"),
+    (0, 3, "amendment", -56, "10:00", 45, "cancelled"),
     (0, 4, "annual", 18, "10:30", 60, "scheduled"),
+    (0, 4, "amendment", -42, "13:00", 45, "held"),
+    (0, 4, "reeval", -77, "10:30", 90, "held"),
     (0, 5, "amendment", 8, "10:00", 45, "cancelled"),
+    (0, 5, "reeval", -28, "10:00", 90, "held"),
+    (0, 7, "reeval", -30, "13:30", 90, "held"),  # parent@'s younger child
+    (0, 7, "amendment", 16, "14:00", 45, "scheduled"),
+    (0, 12, "amendment", -1, "14:00", 45, "scheduled"),  # started: attendance not recorded
     (1, 0, "annual", 5, "10:30", 60, "scheduled"),
+    (1, 0, "amendment", -56, "11:00", 45, "held"),
     (1, 1, "reeval", -14, "09:00", 90, "held"),
     (2, 0, "transition", 12, "11:00", 60, "scheduled"),
     (2, 1, "annual", -7, "14:00", 60, "held"),
@@ -123,20 +149,65 @@ MEETINGS = [
 # Requests by the student's SECA: (meeting, status, decided by (a role at the school), deny
 # reason, the decision's note or coverage, covered by the school's other SECA).
 REQUESTS = [
+    ((0, 0, "reeval"), "expired", "", "", "", False),
     ((0, 1, "annual"), "pending", "", "", "", False),
+    ((0, 1, "amendment"), "denied", "assistant_principal", "group", "The Room 210 reading group has no other adult at 11:00.", False),
     ((0, 2, "annual"), "approved", "assistant_principal", "", "Lena covers the 10:00 block with Jerome's student.", True),
     ((0, 2, "amendment"), "denied", "principal", "other_student", "Jerome has two students that afternoon.", False),
+    ((0, 2, "reeval"), "denied", "principal", "other", "Jerome goes with Room 210 on the field trip that afternoon.", False),
     ((0, 3, "annual"), "denied", "principal", "group", "The Room 114 math group has no other adult at 13:30.", False),
     ((0, 3, "reeval"), "approved", "assistant_principal", "", "The math group joined Ms. Brennan's class.", False),
+    ((0, 3, "amendment"), "cancelled", "", "", "", False),
     ((0, 4, "annual"), "withdrawn", "", "", "", False),
+    ((0, 4, "amendment"), "withdrawn", "", "", "", False),
+    ((0, 4, "reeval"), "denied", "principal", "parent_asked", "The family asked for a small team this time.", False),
     ((0, 5, "amendment"), "cancelled", "", "", "", False),
+    ((0, 5, "reeval"), "approved", "assistant_principal", "", "Lena is free from 9:00 to 12:15: no coverage needed.", False),
     ((1, 0, "annual"), "pending", "", "", "", False),
+    ((1, 0, "amendment"), "denied", "principal", "group", "The Room 305 social skills group has no other adult at 11:00.", False),
     ((1, 1, "reeval"), "approved", "principal", "", "The classroom teacher covers; no aide needed.", False),
     ((2, 0, "transition"), "denied", "principal", "parent_asked", "The family asked for a small team.", False),
     ((2, 1, "annual"), "expired", "", "", "", False),
 ]  # fmt: skip
 
 APPROVED = {key for key, status, *_ in REQUESTS if status == "approved"}
+# Approved, then marked absent: not honored (contract: then feedback and a copy of the plan).
+ABSENT = {(0, 5, "reeval")}
+# Not honored, and no feedback given yet: seca@'s "feedback you still owe". Every other request
+# not honored at a meeting held has its feedback.
+FEEDBACK_OWED = {(0, 0, "reeval")}
+# A notice issued fewer than NOTICE_PERIOD_DAYS ahead, and why (34 CFR 300.322(a)(1)).
+SHORT_NOTICE = {
+    (0, 1, "annual"): "The family could meet only next week: agreed by phone (see the attempts)."
+}
+# 34 CFR 300.322(d): the attempts to agree a time (days before today, time, method, outcome).
+CONTACT_ATTEMPTS = {
+    (0, 1, "annual"): [
+        (9, "15:40", "phone", "No answer; left a voicemail asking for a time in the next two weeks."),
+        (8, "08:05", "email", "No reply."),
+        (6, "07:50", "letter", "Sent home in the student's folder, with three times to choose from."),
+        (2, "16:10", "phone", "Reached the family: they can meet only next week, and agreed to the shorter notice."),
+    ],
+}  # fmt: skip
+# Plans of held meetings: (days after the meeting it was finalized, or None: uploaded and not
+# finalized yet; days after it the corrected version 2 was, or None). Held meetings outside
+# the story have theirs finalized after 3 days, except slots 10 and up (no plan yet): both
+# leave the case manager "meetings to close".
+PLANS = {
+    (0, 0, "reeval"): (3, None), (0, 1, "amendment"): (12, None),  # late: after 5 school days
+    (0, 2, "amendment"): (2, 6), (0, 2, "reeval"): (4, None), (0, 3, "reeval"): (None, None),
+    (0, 4, "amendment"): (5, None), (0, 4, "reeval"): (3, None), (0, 5, "reeval"): (4, None),
+    (0, 7, "reeval"): (2, None), (1, 0, "amendment"): (3, None), (1, 1, "reeval"): (5, None),
+    (2, 1, "annual"): (4, None),
+}  # fmt: skip
+# Copies of a plan not opened yet (meeting, version, recipient before the @); the others were
+# opened the day after they were sent.
+UNOPENED = {
+    ((0, 0, "reeval"), 1, "seca"), ((0, 2, "amendment"), 2, "seca"), ((0, 7, "reeval"), 1, "parent"),
+    ((0, 5, "reeval"), 1, "seca2"), ((2, 1, "annual"), 1, "m.flores"), ((2, 4, "reeval"), 1, "j.novak"),
+}  # fmt: skip
+# parent@'s answer to the notice of a meeting of their younger child.
+ANSWERS = {(0, 7, "amendment"): "attend"}
 POSTPONED = "The family asked to postpone; the case manager will propose new times."
 FEEDBACK = {
     "strengths": "Curious; loves hands-on work and music.",
@@ -165,8 +236,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"\nDemo district loaded: {c['School']} schools, {len(STAFF)} staff, "
             f"{c['Student']} students ({ieps} with IEPs), {c['Guardian']} guardians, "
-            f"{c['Meeting']} meetings, {c['AttendanceRequest']} attendance requests; "
-            f"{c['created']} rows created, {c['updated']} updated."
+            f"{c['Meeting']} meetings, {c['AttendanceRequest']} attendance requests, "
+            f"{c['Plan']} plans, {c['PlanDelivery']} copies sent, "
+            f"{c['Notification']} notifications; {c['created']} rows created, "
+            f"{c['updated']} updated."
         )
 
 
@@ -177,6 +250,8 @@ class Demo:
         self.schools, self.staff, self.students = [], {}, {}  # staff: (school, role) -> users
         self.support = {}  # student pk -> {"seca": user, "teacher": user, ...}
         self.meetings = {}  # (school, slot, kind) -> Meeting
+        self.requests = {}  # (school, slot, kind) -> the story's AttendanceRequest
+        self.people = {}  # user pk -> User: the demo's accounts
 
     def upsert(self, objects, lookup, **values):
         """get_or_create on a natural key through a manager (often a related one), then save
@@ -186,7 +261,12 @@ class Demo:
         self.count[model.__name__] += 1
         if obj is None:
             self.count["created"] += 1
-            return objects.create(**lookup, **values)
+            obj = objects.create(**lookup, **values)
+            if "created_at" in values and obj.created_at != values["created_at"]:
+                # auto_now_add stamped the load: the reports read when it really happened.
+                model.objects.filter(pk=obj.pk).update(created_at=values["created_at"])
+                obj.created_at = values["created_at"]
+            return obj
         changed = []
         for name, value in values.items():
             field = model._meta.get_field(name)
@@ -213,14 +293,25 @@ class Demo:
         user = self.upsert(
             User.objects, {"email": f"{local}@{DOMAIN}"}, full_name=full_name, **values
         )
-        # Hashes are salted: set a password only when it is missing or wrong.
-        if local in LOGINS and not user.check_password(PASSWORD):
-            user.set_password(PASSWORD)
-            user.save(update_fields=["password"])
-        elif local not in LOGINS and not user.password:
+        if local not in LOGINS and not user.password:
             user.set_unusable_password()
             user.save(update_fields=["password"])
+        self.people[user.pk] = user
         return user
+
+    def set_passwords(self):
+        """The logins share one hash of PASSWORD, set only where missing or wrong. Hashing is
+        slow on purpose (PBKDF2, half a second): each distinct hash is checked once, and one
+        made at most, so a run costs one hash whatever the number of logins."""
+        logins = [u for u in self.people.values() if u.email.split("@")[0] in LOGINS]
+        valid = {}
+        for encoded in {user.password for user in logins}:
+            valid[encoded] = bool(encoded) and check_password(PASSWORD, encoded)
+        shared = next((encoded for encoded, ok in valid.items() if ok), None)
+        for user in logins:
+            if not valid[user.password]:
+                user.password = shared = shared or make_password(PASSWORD)
+                user.save(update_fields=["password"])
 
     @transaction.atomic
     def load(self):
@@ -244,6 +335,10 @@ class Demo:
             for kind, *when in story or self.routine_meetings(key, student):
                 self.load_meeting(key, student, kind, *when, story=bool(story))
         self.load_requests()
+        self.load_contact_attempts()
+        self.load_plans()
+        self.load_notifications()
+        self.set_passwords()
 
     def load_students(self):
         rng, annual_due = self.rng, {}
@@ -341,7 +436,9 @@ class Demo:
             held_at=self.at(day, starts) + timedelta(minutes=minutes) if state == "held" else None,
             video_link=link if remote or kind == "annual" else "", scheduled_by=student.case_manager,
             change_reason=POSTPONED if state == Meeting.State.CANCELLED else "",
+            short_notice_reason=SHORT_NOTICE.get((s, slot, kind), ""),
         )  # fmt: skip
+        meeting.school = self.schools[s]  # the letters read its time zone
         support, held = self.support[student.pk], state == Meeting.State.HELD
         team = [(student.case_manager, "Case manager"), (support["teacher"], None)]
         if "related_service" in support and kind in ("annual", "reeval"):
@@ -349,8 +446,10 @@ class Demo:
         # The school invites the SECA now and then; in the story, once the request is approved.
         if "seca" in support and ((s, slot, kind) in APPROVED or (not story and kind == "annual")):
             team.append((support["seca"], "SECA"))
-        # (name, user, role, email, attended if held): one guardian of two missed the meeting.
-        invited = [(u.full_name, u, role or u.detail, "", True) for u, role in team]
+        # (name, user, role, email, attended if held): one guardian of two missed the meeting,
+        # and an approved SECA was called away (ABSENT).
+        absent = (s, slot, kind) in ABSENT
+        invited = [(u.full_name, u, role or u.detail, "", not (absent and role == "SECA")) for u, role in team]  # fmt: skip
         guardians = list(student.guardians.order_by("pk"))
         invited += [(g.full_name, g.user, g.relationship, "" if g.user else g.email, n == 0) for n, g in enumerate(guardians)]  # fmt: skip
         if GRADE_AGE[student.grade] >= 16:  # 34 CFR 300.322(b)(2): the student is invited
@@ -358,12 +457,30 @@ class Demo:
         for name, user, role, email, attended in invited:
             values = dict(user=user, role=role, email=email, attended=attended if held else None)
             self.upsert(meeting.invitations, {"name": name}, **values)
-        # 34 CFR 300.322: each guardian had the notice of meeting two weeks ahead.
-        sent = {"scheduled": self.at(min(self.today, day - timedelta(13)) - timedelta(1), "16:00")}
+        # 34 CFR 300.322: each guardian had the notice of meeting two weeks ahead, but for a
+        # short notice (issued yesterday); the reports count from when it was issued.
+        issued = self.at(min(self.today, day - timedelta(13)) - timedelta(1), "16:00")
+        if (s, slot, kind) in SHORT_NOTICE:
+            issued = self.at(self.today - timedelta(days=1), "16:00")
+        issued = {"scheduled": issued}
         if state == Meeting.State.CANCELLED:
-            sent["cancelled"] = self.at(self.today - timedelta(days=1), "16:30")
-        for guardian, (notice, sent_at) in itertools.product(guardians, sent.items()):
-            self.upsert(meeting.notices, {"guardian": guardian, "kind": notice}, sent_at=sent_at)
+            issued["cancelled"] = self.cancelled_at(meeting)
+        for guardian, (notice, at) in itertools.product(guardians, issued.items()):
+            # No email address: the notice waits, unsent, for the case manager to print.
+            sent_at = at if guardian.user_id or guardian.email else None
+            self.upsert(
+                meeting.notices, {"guardian": guardian, "kind": notice}, sent_at=sent_at,
+                created_at=at,
+            )  # fmt: skip
+        if (s, slot, kind) in ANSWERS:
+            guardian = student.guardians.get(user__email=f"parent@{DOMAIN}")
+            answer = ANSWERS[s, slot, kind]
+            self.upsert(meeting.responses, {"guardian": guardian}, answer=answer, note="")
+
+    def cancelled_at(self, meeting):
+        """When the case manager cancelled it: yesterday, or three days before it was due."""
+        day = timezone.localdate(meeting.starts_at)
+        return self.at(min(self.today - timedelta(days=1), day - timedelta(days=3)), "16:30")
 
     def load_requests(self):
         # The demo's meetings carry exactly the demo's requests: drop those added while trying
@@ -371,15 +488,22 @@ class Demo:
         requested = {key for key, *_ in REQUESTS}
         others = [meeting for key, meeting in self.meetings.items() if key not in requested]
         AttendanceRequest.objects.filter(meeting__in=others).delete()
-        for key, status, decider, reason, text, covered in REQUESTS:
+        for n, (key, status, decider, reason, text, covered) in enumerate(REQUESTS):
             meeting, (s, slot, _) = self.meetings[key], key
             student, seca = meeting.student, self.support[meeting.student_id]["seca"]
             first = meeting.requests.filter(seca=seca).order_by("pk").first()
             meeting.requests.exclude(pk=getattr(first, "pk", None)).delete()
             meeting_day = timezone.localdate(meeting.starts_at)
             decided_on = min(self.today, meeting_day) - timedelta(days=2)
-            self.upsert(
-                meeting.requests, {"seca": seca}, status=status,
+            # When the SECA asked: the reports time decisions from it.
+            if decider:
+                asked = self.at(decided_on, "15:30") - timedelta(hours=18 + 7 * (n % 5))
+            elif status == "pending":
+                asked = self.at(self.today - timedelta(days=1), "18:10")
+            else:
+                asked = self.at(min(self.today, meeting_day) - timedelta(days=6), "07:55")
+            self.requests[key] = self.upsert(
+                meeting.requests, {"seca": seca}, status=status, created_at=asked,
                 note=f"I support {student.first_name} every day and know what works.",
                 reopened=False, version=0 if status == "pending" else 1,
                 decided_by=self.staff[s, decider][0] if decider else None,
@@ -394,7 +518,196 @@ class Demo:
                 self.upsert(
                     meeting.parent_wishes, {"guardian": guardian}, wish="not_attend", note=note
                 )
-            if status in ("denied", "expired") and meeting.state == Meeting.State.HELD:
+            if key in FEEDBACK_OWED:  # given while trying the demo: owed again
+                meeting.feedback.filter(seca=seca).delete()
+            elif status in ("denied", "expired") and meeting.state == Meeting.State.HELD:
                 # Contract: a SECA not honored gives feedback in the agreed format beforehand.
                 submitted = self.at(meeting_day - timedelta(days=1), "16:00")
                 self.upsert(meeting.feedback, {"seca": seca}, submitted_at=submitted, **FEEDBACK)
+            elif key in ABSENT:  # approved and absent: feedback the day after
+                submitted = self.at(meeting_day + timedelta(days=1), "15:45")
+                self.upsert(meeting.feedback, {"seca": seca}, submitted_at=submitted, **FEEDBACK)
+
+    def load_contact_attempts(self):
+        for key, attempts in CONTACT_ATTEMPTS.items():
+            meeting = self.meetings[key]
+            for days, hhmm, method, outcome in attempts:
+                self.upsert(
+                    meeting.contact_attempts, {"method": method, "outcome": outcome},
+                    student=meeting.student, made_by=meeting.student.case_manager,
+                    attempted_at=self.at(self.today - timedelta(days=days), hhmm),
+                )  # fmt: skip
+
+    def load_plans(self):
+        """The plans of the held meetings, as small real PDFs in the default storage, and
+        their copies to the parents and to the SECAs who could not attend (contract; 34 CFR
+        300.322(f)): sent, some opened. Made in their final state: no email goes."""
+        for key, meeting in self.meetings.items():
+            if meeting.state != Meeting.State.HELD:
+                continue
+            if key in PLANS:
+                final, corrected = PLANS[key]
+            elif key[1] < 10:
+                final, corrected = 3, None
+            else:
+                continue  # no plan uploaded yet
+            self.load_plan(key, meeting, 1, final)
+            if corrected is not None:
+                self.load_plan(key, meeting, 2, corrected)
+
+    def load_plan(self, key, meeting, version, days_after):
+        day = timezone.localdate(meeting.starts_at)
+        finalized = None
+        if days_after is not None:
+            on = min(day + timedelta(days=days_after), self.today - timedelta(days=1))
+            finalized = self.at(on, "15:00") + timedelta(minutes=version)
+        content = plan_pdf(meeting, version)
+        # Named as plan_upload names it: nothing of the student in the file's name.
+        name = self.stored(f"plans/demo/plan-{meeting.pk}-v{version}.pdf", content)
+        plan = self.upsert(
+            meeting.plans, {"version": version}, file=name,
+            sha256=hashlib.sha256(content).hexdigest(),
+            uploaded_by=meeting.student.case_manager, finalized_at=finalized,
+        )  # fmt: skip
+        if finalized is None:
+            return
+        plan.meeting = meeting
+        last_evening = self.at(self.today - timedelta(days=1), "21:00")
+        for user_id, reason in plan_recipients(plan=plan).items():
+            recipient = self.people.get(user_id) or User.objects.get(pk=user_id)
+            sent = finalized + timedelta(minutes=2)
+            unopened = (key, version, recipient.email.split("@")[0]) in UNOPENED
+            opened = None if unopened else min(sent + timedelta(hours=28), last_evening)
+            delivery = self.upsert(
+                plan.deliveries, {"recipient": recipient}, reason=reason, sent_at=sent,
+                acknowledged_at=opened, created_at=finalized,
+            )  # fmt: skip
+            # As delivery_delivered records it: the in-app notice of the copy, emailed.
+            names = {"student": meeting.student.full_name, "version": version}
+            with translation.override(recipient.preferred_language):
+                message = gettext("The finalized plan of %(student)s (version %(version)d) is ready.")  # fmt: skip
+                message %= names
+            url = reverse("delivery_open", args=[delivery.pk])
+            self.notification(recipient, "", at=sent, read=opened, message=message, url=url)
+
+    def stored(self, name, content):
+        """The file under `name` in the default storage, written only when missing or
+        different (a later day's dates): a second run reuses it, never duplicates it."""
+        if default_storage.exists(name):
+            with default_storage.open(name, "rb") as existing:
+                if existing.read() == content:
+                    return name
+            default_storage.delete(name)
+        self.count["files"] += 1
+        return default_storage.save(name, ContentFile(content))
+
+    def load_notifications(self):
+        """What the app would have told each login, as notify() stores it (the subject in
+        the reader's language, the page it links to): a week old or more is read. The
+        district administrator and the union's representative are told of nothing: no event
+        is theirs (the one reads only, the other sees no names)."""
+        addams = self.schools[0]
+        approvers = [self.staff[0, "principal"][0], self.staff[0, "assistant_principal"][0]]
+        case_manager = self.staff[0, "case_manager"][0]
+        logins = {user.pk for user in self.people.values() if user.email.split("@")[0] in LOGINS}
+        week_ago = self.at(self.today - timedelta(days=7), "00:00")
+        for key, req in self.requests.items():
+            meeting = self.meetings[key]
+            if meeting.school_id != addams.pk:
+                continue
+            for approver in approvers:
+                self.notification(
+                    approver, "request_submitted", meeting=meeting, request=req,
+                    at=req.created_at, read=req.status != AttendanceRequest.Status.PENDING,
+                )  # fmt: skip
+            if req.seca_id not in logins:
+                continue
+            # What the SECA was told of their request (none of a withdrawal or while pending).
+            cancelled = self.cancelled_at(meeting)
+            told = {
+                "approved": ("request_approved", req.decided_at, {}),
+                "denied": ("request_denied", req.decided_at, {}),
+                "expired": ("request_expired", meeting.starts_at, {}),
+                "cancelled": ("meeting_cancelled", cancelled, {"had_request": True}),
+            }
+            if req.status in told:
+                event, at, params = told[req.status]
+                self.notification(
+                    req.seca, event, meeting=meeting, request=req, at=at, read=at < week_ago,
+                    **params,
+                )  # fmt: skip
+        for key, meeting in self.meetings.items():
+            if meeting.student.case_manager_id != case_manager.pk:
+                continue
+            for feedback in meeting.feedback.filter(submitted_at__isnull=False).select_related("seca"):  # fmt: skip
+                at, seca = feedback.submitted_at, feedback.seca.full_name
+                self.notification(
+                    case_manager, "feedback_submitted", meeting=meeting, at=at,
+                    read=at < week_ago, seca=seca,
+                )  # fmt: skip
+            decided = getattr(self.requests.get(key), "decided_at", None)
+            for wish in meeting.parent_wishes.select_related("guardian") if decided else []:
+                at = decided - timedelta(days=1)
+                self.notification(
+                    case_manager, "parent_wish", meeting=meeting, at=at, read=at < week_ago,
+                    guardian=wish.guardian.full_name, wish=wish.wish, note=wish.note,
+                )  # fmt: skip
+            if key in ANSWERS:
+                at = self.at(self.today - timedelta(days=1), "19:12")
+                self.notification(
+                    case_manager, "parent_answered", meeting=meeting, at=at, read=False,
+                    guardian=self.people_by_local("parent").full_name, answer=ANSWERS[key],
+                    note="",
+                )  # fmt: skip
+
+    def people_by_local(self, local):
+        return next(u for u in self.people.values() if u.email == f"{local}@{DOMAIN}")
+
+    def notification(self, user, event, *, at, read, meeting=None, request=None, message="", url="", **params):  # fmt: skip
+        """One notification as notifications.notify (or a plan's delivery) stores it, its
+        email already gone: emailed_at is set and no outbox row is recorded. `read`: when it
+        was read (True: three hours after it came), or falsy."""
+        if event:
+            with in_language(user):
+                letter = EVENTS[event](user, meeting, request, params)
+            message, url = fit(letter.subject)[:300], letter.path
+            params = {"meeting": meeting.pk, "request": request.pk if request else None, **params}
+        self.upsert(
+            user.notifications, {"event": event, "url": url}, message=message, params=params,
+            created_at=at, emailed_at=at + timedelta(minutes=1),
+            read_at=read if isinstance(read, datetime) else at + timedelta(hours=3) if read else None,
+        )  # fmt: skip
+
+
+def pdf_text(line):
+    """A line for the PDF's standard Helvetica (WinAnsi): other letters lose their accent."""
+    plain = "".join(
+        c if c.encode("cp1252", "ignore") else unicodedata.normalize("NFKD", c)[0] for c in line
+    )
+    raw = plain.encode("cp1252", "replace")
+    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+def plan_pdf(meeting, version):
+    """A one-page PDF standing for the plan: the same bytes for the same meeting and day."""
+    student, day = meeting.student, timezone.localdate(meeting.starts_at)
+    lines = [
+        "Individualized Education Program (IEP)",
+        f"{student.full_name}, grade {student.grade}, {meeting.school.name}",
+        f"{meeting.get_kind_display()} meeting held {day:%B} {day.day}, {day.year}",
+        f"Version {version}" + (": corrected" if version > 1 else ""),
+        "A sample plan of the iepcoord demo district: not a real student's record.",
+    ]
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=612, height=792)  # US Letter
+    font = {"/Type": "/Font", "/Subtype": "/Type1", "/BaseFont": "/Helvetica", "/Encoding": "/WinAnsiEncoding"}  # fmt: skip
+    font = DictionaryObject({NameObject(k): NameObject(v) for k, v in font.items()})
+    fonts = DictionaryObject({NameObject("/F1"): font})
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
+    text = b" Tj T* ".join(pdf_text(line) for line in lines)
+    stream = ContentStream(None, None)
+    stream.set_data(b"BT /F1 12 Tf 16 TL 72 720 Td " + text + b" Tj ET")
+    page.replace_contents(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -1,0 +1,93 @@
+"""Template filters that say things in the reader's language: a language's own name, a
+role on the team, a student's grade, a school's time zone."""
+
+import datetime
+import zoneinfo
+
+import langcodes
+from django import template
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from iepcoord.dates import formatted
+from meetings.models import TEAM_ROLE_SEPARATOR
+from staff.models import Student
+
+register = template.Library()
+
+# The roles the app writes on an invitation (scheduling_checks.team_candidates, the SECA
+# approved to attend, the student invited to transition planning), stored in English and
+# said in the reader's language. Free text a case manager typed (a guest's role, an
+# assignment's detail) stays as it was typed.
+TEAM_ROLES = {
+    "Case manager": gettext_lazy("Case manager"),
+    "Principal, representing the district": gettext_lazy("Principal, representing the district"),
+    "SECA": gettext_lazy("SECA"),
+    "SECA (requested to attend)": gettext_lazy("SECA (requested to attend)"),
+    "Teacher": gettext_lazy("Teacher"),
+    "Related-service provider": gettext_lazy("Related-service provider"),
+    "Student": gettext_lazy("Student"),
+}
+
+
+def _role(part: str) -> str:
+    if part in TEAM_ROLES:
+        return str(TEAM_ROLES[part])
+    prefix, colon, detail = part.partition(": ")
+    if colon and prefix in TEAM_ROLES:
+        return f"{TEAM_ROLES[prefix]}: {detail}"
+    return part
+
+
+@register.filter
+def team_role(value: str) -> str:
+    """An invitation's role, in the reader's language where the app wrote it."""
+    return TEAM_ROLE_SEPARATOR.join(
+        _role(part) for part in (value or "").split(TEAM_ROLE_SEPARATOR)
+    )
+
+
+@register.filter
+def autonym(language_name: str) -> str:
+    """A language as its speakers name it: "Spanish" is "español" (the interpreter the
+    family needs, in the family's own words). Unknown names stay as written."""
+    try:
+        return langcodes.find(language_name).autonym()
+    except (LookupError, ValueError):
+        return language_name
+
+
+@register.filter
+def grade_label(student: Student) -> str:
+    """ "Grade 4", but "Kindergarten" and "Pre-K", not "Grade Kindergarten"."""
+    if student.grade in (Student.Grade.PRE_K, Student.Grade.KINDERGARTEN, Student.Grade.TRANSITION):
+        return student.get_grade_display()
+    return _("Grade %(grade)s") % {"grade": student.get_grade_display()}
+
+
+@register.filter
+def zone_name(tz_name: str) -> str:
+    """A school's time zone as people say it: "Central Time (CST)", not "America/Chicago"."""
+    tz = zoneinfo.ZoneInfo(tz_name)
+    abbreviation = timezone.localtime(timezone.now(), tz).strftime("%Z")
+    names = {
+        "America/Chicago": _("Central Time"),
+        "America/New_York": _("Eastern Time"),
+        "America/Denver": _("Mountain Time"),
+        "America/Los_Angeles": _("Pacific Time"),
+    }
+    name = names.get(tz_name)
+    return f"{name} ({abbreviation})" if name else f"{tz_name} ({abbreviation})"
+
+
+@register.filter
+def in_zone(moment: datetime.datetime, tz_name: str) -> datetime.datetime:
+    return timezone.localtime(moment, zoneinfo.ZoneInfo(tz_name)) if moment else moment
+
+
+@register.filter(expects_localtime=True)
+def moment(value, name: str) -> str:
+    """A date or time as the reader's language writes it (iepcoord/dates.py), in the time
+    zone active in the template: {{ meeting.starts_at|moment:"weekday" }}."""
+    return formatted(value, name) if value else ""
