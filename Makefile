@@ -59,6 +59,12 @@ bench: $(VENV)/.installed-dev
 bench-roster: $(VENV)/.installed-dev
 	$(BIN)/python bench/roster.py $(ARGS)
 
+# Every page at district scale (README "Pages at district scale"): needs PostgreSQL and
+# wrk (apt-get install wrk); pass options with ARGS="--role seca --regenerate".
+.PHONY: bench-pages
+bench-pages: $(VENV)/.installed-dev
+	$(BIN)/python bench/pages.py $(ARGS)
+
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "iepcoord needs Python 3.11 or newer as $(PYTHON)"; exit 1; }

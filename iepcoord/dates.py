@@ -4,9 +4,10 @@ diciembre de 2026"). Pages (the `moment` template filter) and emails (staff/lett
 use the same formats, so a meeting reads the same in both."""
 
 import datetime
+import functools
 
 from django.utils.formats import date_format
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import get_language, pgettext_lazy
 
 FORMATS = {
     # Thursday, December 17, 2026, 9:00 AM CST
@@ -38,4 +39,11 @@ FORMATS = {
 
 def formatted(value: datetime.date | datetime.time, name: str) -> str:
     """`value` (already in the time zone to show) in the active language's format `name`."""
-    return date_format(value, str(FORMATS[name]))
+    return date_format(value, _format(get_language(), name))
+
+
+@functools.cache
+def _format(language: str, name: str) -> str:
+    # A long list formats hundreds of dates: each format is looked up in the catalog
+    # once per language, not once per date.
+    return str(FORMATS[name])

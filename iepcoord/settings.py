@@ -121,6 +121,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A page's queries are short; PostgreSQL's JIT compiles a query it estimates at many rows,
+# which costs 17-40 ms where the query takes one (README "Pages at district scale").
+# POSTGRES_JIT=1 leaves it on.
+postgres = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if postgres and not env_bool("POSTGRES_JIT", False):
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "staff.User"
 

@@ -104,7 +104,7 @@ class PlanDeliveryAdmin(ReadOnlyAdmin, AuditedAdmin, FastListAdmin):
 class ParentWishAdmin(ReadOnlyAdmin, AuditedAdmin, FastListAdmin):
     list_display = ["guardian", "meeting", "wish"]
     list_filter = ["wish"]
-    list_select_related = ["guardian", "meeting__student"]
+    list_select_related = ["guardian__student", "meeting__student"]
     search_fields = ["guardian__full_name", "meeting__student__last_name"]
     raw_id_fields = ["meeting", "guardian"]
     student_path = "meeting__student"
@@ -139,7 +139,7 @@ class ContactAttemptAdmin(ReadOnlyAdmin, AuditedAdmin, FastListAdmin):
 class MeetingNoticeAdmin(ReadOnlyAdmin, AuditedAdmin, FastListAdmin):
     list_display = ["meeting", "guardian", "kind", "created_at", "sent_at"]
     list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
-    list_select_related = ["meeting__student", "guardian"]
+    list_select_related = ["meeting__student", "guardian__student"]
     search_fields = ["guardian__full_name", "meeting__student__last_name"]
     raw_id_fields = ["meeting", "guardian"]
     student_path = "meeting__student"
@@ -150,7 +150,7 @@ class MeetingNoticeAdmin(ReadOnlyAdmin, AuditedAdmin, FastListAdmin):
 class NoticeResponseAdmin(ReadOnlyAdmin, AuditedAdmin, FastListAdmin):
     list_display = ["meeting", "guardian", "answer", "updated_at"]
     list_filter = ["answer"]
-    list_select_related = ["meeting__student", "guardian"]
+    list_select_related = ["meeting__student", "guardian__student"]
     search_fields = ["guardian__full_name", "meeting__student__last_name"]
     raw_id_fields = ["meeting", "guardian"]
     student_path = "meeting__student"

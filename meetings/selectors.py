@@ -15,14 +15,12 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     Subquery,
-    Value,
+    Window,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from staff import access
@@ -36,6 +34,9 @@ from .models import AttendanceRequest, Invitation, Meeting
 UPCOMING_HORIZON = datetime.timedelta(days=90)
 # Case managers see a due date flagged this many days before it passes.
 DUE_SOON = datetime.timedelta(days=30)
+# The case manager's home lists this many students, soonest review first; the caseload
+# page has them all.
+HOME_CASELOAD = 10
 # The approver's home lists this many pending requests; the queue has them all.
 APPROVER_PREVIEW = 5
 
@@ -173,36 +174,57 @@ def my_schools(*, user: User) -> list[School]:
     return schools
 
 
-def caseload_for_case_manager(*, case_manager: User, now: datetime.datetime) -> list[Student]:
-    """The case manager's caseload, soonest annual review first, with due-date flags
-    (34 CFR 300.324(b) yearly review, 300.303 re-evaluation every three years) and
-    `next_meetings` (the next scheduled meeting, at most one). Two queries."""
+CASELOAD_ORDER = {
+    "name": ["last_name", "first_name", "pk"],
+    "annual": [F("annual_review_due").asc(nulls_last=True), "last_name", "first_name", "pk"],
+    "reeval": [F("reevaluation_due").asc(nulls_last=True), "last_name", "first_name", "pk"],
+}
+
+
+def caseload(*, case_manager: User, now: datetime.datetime, sort="annual", show="all"):
+    """The students this case manager manages at the schools where they hold the role,
+    with due-date flags (34 CFR 300.324(b) yearly review, 300.303 re-evaluation every three
+    years) and the next scheduled meeting (`next_meeting_id`, `_starts_at`, `_kind`),
+    annotated by subqueries. A queryset: the caseload page takes one page of it, the home
+    page its first rows."""
     today = timezone.localdate(now)
     soon = today + DUE_SOON
 
     def flag(condition: Q) -> ExpressionWrapper:
         return ExpressionWrapper(condition, output_field=BooleanField())
 
-    return list(
+    next_meeting = Meeting.objects.filter(
+        student=OuterRef("pk"), state=Meeting.State.SCHEDULED, starts_at__gte=now
+    ).order_by("starts_at", "pk")
+    students = (
         access.caseload(case_manager)
         .select_related("school")
         .annotate(
             annual_review_overdue=flag(Q(annual_review_due__lt=today)),
-            annual_review_due_soon=flag(
-                Q(annual_review_due__gte=today, annual_review_due__lte=soon)
-            ),
+            annual_review_due_soon=flag(Q(annual_review_due__range=(today, soon))),
             reevaluation_overdue=flag(Q(reevaluation_due__lt=today)),
-            reevaluation_due_soon=flag(Q(reevaluation_due__gte=today, reevaluation_due__lte=soon)),
+            reevaluation_due_soon=flag(Q(reevaluation_due__range=(today, soon))),
+            next_meeting_id=Subquery(next_meeting.values("pk")[:1]),
+            next_meeting_starts_at=Subquery(next_meeting.values("starts_at")[:1]),
+            next_meeting_kind=Subquery(next_meeting.values("kind")[:1]),
         )
-        .prefetch_related(
-            Prefetch(
-                "meetings",
-                # A sliced prefetch: one query with a window function, one row per student.
-                queryset=Meeting.objects.upcoming(now).select_related("school")[:1],
-                to_attr="next_meetings",
-            )
+    )
+    if show == "overdue":
+        students = students.filter(Q(annual_review_due__lt=today) | Q(reevaluation_due__lt=today))
+    elif show == "due_soon":
+        students = students.filter(
+            Q(annual_review_due__range=(today, soon)) | Q(reevaluation_due__range=(today, soon))
         )
-        .order_by(F("annual_review_due").asc(nulls_last=True), "last_name", "first_name")
+    return students.order_by(*CASELOAD_ORDER[sort])
+
+
+def caseload_for_home(*, case_manager: User, now: datetime.datetime) -> list[Student]:
+    """The first HOME_CASELOAD students of the caseload, soonest annual review first, each
+    with `caseload_size` (the whole caseload, counted in the same query). One query."""
+    return list(
+        caseload(case_manager=case_manager, now=now).annotate(caseload_size=Window(Count("pk")))[
+            :HOME_CASELOAD
+        ]
     )
 
 
@@ -259,34 +281,29 @@ def children_for_parent(*, parent: User, now: datetime.datetime) -> list[Student
 
 def school_counts_for_district_admin(*, now: datetime.datetime) -> DistrictCounts:
     """Every school with `students_with_ieps`, `upcoming_meetings` and `pending_requests`,
-    counted by the database (correlated subqueries, no rows loaded to count), and the
-    district totals: sums of those per-school numbers. One query."""
+    and the district totals. Each count is one grouped pass over its table, not a
+    subquery per school (650 schools would re-read the district's meetings 650 times).
+    Four queries."""
 
-    def count_of(queryset) -> Coalesce:
-        counted = queryset.order_by().values("school_id").annotate(n=Count("pk")).values("n")
-        return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+    def per_school(queryset, school="school_id") -> dict[int, int]:
+        rows = queryset.order_by().values(school).annotate(n=Count("pk"))
+        return {row[school]: row["n"] for row in rows}
 
-    school = OuterRef("pk")
-    upcoming = Meeting.objects.upcoming(now).filter(school=school)
-    pending = (
+    students = per_school(Student.objects.with_ieps())
+    upcoming = per_school(Meeting.objects.upcoming(now))
+    pending = per_school(
         AttendanceRequest.objects.filter(
             status=AttendanceRequest.Status.PENDING,
             meeting__state=Meeting.State.SCHEDULED,
             meeting__starts_at__gt=now,
-            meeting__school=school,
-        )
-        .order_by()
-        .values("meeting__school")
-        .annotate(n=Count("pk"))
-        .values("n")
+        ),
+        school="meeting__school",
     )
-    schools = list(
-        School.objects.annotate(
-            students_with_ieps=count_of(Student.objects.with_ieps().filter(school=school)),
-            upcoming_meetings=count_of(upcoming),
-            pending_requests=Coalesce(Subquery(pending, output_field=IntegerField()), Value(0)),
-        ).order_by("name")
-    )
+    schools = list(School.objects.order_by("name"))
+    for school in schools:
+        school.students_with_ieps = students.get(school.pk, 0)
+        school.upcoming_meetings = upcoming.get(school.pk, 0)
+        school.pending_requests = pending.get(school.pk, 0)
     return DistrictCounts(
         schools=schools,
         students_with_ieps=sum(s.students_with_ieps for s in schools),

@@ -71,18 +71,17 @@ def audit_record(
 
 def audit_students_viewed(*, actor, action: str, students) -> None:
     """A page that shows several students' records (a caseload, a calendar feed) writes one
-    event per student in one INSERT: each student's access log shows the view."""
+    event per student in one INSERT: each student's access log shows the view. Reads
+    only each student's `pk` and `school_id`."""
     AuditEvent.objects.bulk_create(
         [
-            _audit_event(
+            audit_event(
                 actor=actor,
                 action=action,
-                obj=student,
-                school=student.school,
-                student=student,
-                before=None,
-                after=None,
-                denied=False,
+                object_type="student",
+                object_id=student.pk,
+                school_id=student.school_id,
+                student_id=student.pk,
             )
             for student in students
         ]

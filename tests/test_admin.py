@@ -73,6 +73,16 @@ def make_rows(n, school, case_manager):
             school=school,
             student=meeting.student,
         )
+        guardian = f.GuardianFactory(student=meeting.student)
+        GuardianInvite.objects.create(
+            guardian=guardian,
+            email=guardian.email,
+            invited_by=case_manager,
+            expires_at=timezone.now() + datetime.timedelta(days=14),
+        )
+        MeetingNotice.objects.create(meeting=meeting, guardian=guardian, kind="scheduled")
+        NoticeResponse.objects.create(meeting=meeting, guardian=guardian, answer="attend")
+        ParentWish.objects.create(meeting=meeting, guardian=guardian, wish="attend")
 
 
 @pytest.mark.parametrize("n", [3, 30])
@@ -87,6 +97,11 @@ def make_rows(n, school, case_manager):
         ("meetings_meeting", 7),
         ("meetings_attendancerequest", 5),
         ("staff_auditevent", 5),
+        # Each row names a guardian with their student (Guardian.__str__): joined.
+        ("staff_guardianinvite", 5),
+        ("meetings_meetingnotice", 5),
+        ("meetings_noticeresponse", 5),
+        ("meetings_parentwish", 5),
     ],
 )
 def test_list_pages_do_a_fixed_number_of_queries(

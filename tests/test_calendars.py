@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from meetings.models import AttendanceRequest, Meeting
 from meetings.services.calendars import calendar_token_reset
+from meetings.services.scheduling import meeting_reschedule
 from staff.audit import audit_record
 from staff.models import AuditEvent, Role
 
@@ -192,11 +193,52 @@ def test_the_feed_costs_the_same_queries_however_many_meetings(
     for i in range(5):
         f.MeetingFactory(student=student, starts_at=timezone.now() + datetime.timedelta(days=i + 1))
     # 1 the user by token, 2 their standing (whose meetings they see, and which are their
-    # children's), 3 the meetings with their reschedule counts, 4 one INSERT of an
-    # access-log event per student in the feed (34 CFR 300.614).
-    with django_assert_num_queries(4):
+    # children's), 3 the feed's version (what it shows, counted), 4 the meetings with
+    # their reschedule counts, 5 one INSERT of an access-log event per student in the feed
+    # (34 CFR 300.614).
+    with django_assert_num_queries(5):
         response = _feed(client, parent)
     assert len(_calendar(response).events) == 5
+    # The next poll gets the feed built before: no meetings read.
+    with django_assert_num_queries(4):
+        again = _feed(client, parent)
+    assert again.content == response.content
+
+
+def test_a_calendar_polling_with_the_etag_gets_304_until_a_meeting_moves(
+    client, parent, student, case_manager, django_assert_num_queries
+):
+    meeting = f.MeetingFactory(
+        student=student, starts_at=timezone.now() + datetime.timedelta(days=3)
+    )
+    first = _feed(client, parent)
+    etag = first["ETag"]
+    assert first["Last-Modified"]
+    assert first["Cache-Control"] == "private, no-cache"
+    url = reverse("calendar_feed", args=[parent.calendar_token])
+    reads = AuditEvent.objects.filter(action="calendar.feed_read").count()
+    # Nothing changed: 304, nothing sent and so nothing recorded as read.
+    with django_assert_num_queries(3):
+        unchanged = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert unchanged.status_code == 304
+    assert unchanged["ETag"] == etag
+    assert AuditEvent.objects.filter(action="calendar.feed_read").count() == reads
+    # The case manager moves the meeting: the next poll gets the new time.
+    later = meeting.starts_at + datetime.timedelta(days=1)
+    meeting_reschedule(
+        actor=case_manager,
+        meeting=meeting,
+        starts_at=later,
+        ends_at=later + datetime.timedelta(hours=1),
+        reason="The room is taken",
+        short_notice_reason="The parents asked for the earliest day",
+    )
+    moved = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert moved.status_code == 200
+    assert moved["ETag"] != etag
+    (event,) = _calendar(moved).events
+    assert event.decoded("DTSTART") == later.replace(microsecond=0)
+    assert AuditEvent.objects.filter(action="calendar.feed_read").count() == reads + 1
 
 
 def test_the_token_reset_service_gives_a_new_secret(parent):

@@ -3,7 +3,7 @@
 import datetime
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from meetings.models import AttendanceRequest
 from staff.models import Role
@@ -98,3 +98,11 @@ def test_one_feedback_per_seca_per_meeting(postgres, meeting, seca):
     f.SecaFeedbackFactory(meeting=meeting, seca=seca)
     with pytest.raises(IntegrityError, match="feedback_once_per_seca"), transaction.atomic():
         f.SecaFeedbackFactory(meeting=meeting, seca=seca)
+
+
+def test_postgres_runs_the_pages_queries_without_jit(postgres):
+    # A page's short queries cost more to JIT-compile than to run (README "Pages at
+    # district scale"); the settings turn it off for the app's connections.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)

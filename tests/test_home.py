@@ -10,8 +10,10 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from meetings import selectors
 from meetings.models import AttendanceRequest, Meeting
-from staff.models import Assignment, Role, Student, current_school_year
+from meetings.views.home import DISTRICT_SCHOOLS_PAGE
+from staff.models import Assignment, Role, School, Student, current_school_year
 
 from . import factories as f
 
@@ -442,13 +444,16 @@ def test_case_manager_home_query_count_does_not_grow(
         f.MeetingFactory(student=student)
         f.MeetingFactory(student=student, starts_at=timezone.now() + datetime.timedelta(days=30))
     client.force_login(case_manager)
-    # 1-3 as above; 4 my caseload with due-date flags; 5 each student's next meeting (one
-    # windowed query); 6 my upcoming meetings; the worklist: 7 meetings to close, 8
-    # notices to send on paper, 9 reviews due with no meeting; 10 my school (its families'
-    # invitations); 11 unread notifications.
-    with django_assert_num_queries(11):
+    # 1-3 as above; 4 the first students of my caseload with due-date flags, next meeting
+    # and the caseload's size; 5 my upcoming meetings; the worklist: 6 meetings to close,
+    # 7 notices to send on paper, 8 reviews due with no meeting; 9 my school (its
+    # families' invitations); 10 unread notifications.
+    with django_assert_num_queries(10):
         response = client.get(HOME)
-    assert response.content.decode().count('<th scope="row">') == n
+    page = response.content.decode()
+    # The soonest reviews only; the caseload page has them all.
+    assert page.count('<th scope="row">') == min(n, selectors.HOME_CASELOAD)
+    assert f"{n} students are on your caseload." in page
 
 
 @pytest.mark.parametrize("n", [3, 30])
@@ -492,9 +497,10 @@ def test_district_admin_home_query_count_does_not_grow(
         f.AttendanceRequestFactory(meeting=meeting)
     client.force_login(district_admin)
     # 1-3 as above; 4 whether their two-step sign-in is set up (required of district
-    # administrators: staff/mfa.py); 5 every school with its three counts as subqueries;
-    # 6 unread notifications.
-    with django_assert_num_queries(6):
+    # administrators: staff/mfa.py); 5-7 students with IEPs, upcoming meetings and pending
+    # requests, each counted per school in one grouped query; 8 the schools; 9 unread
+    # notifications.
+    with django_assert_num_queries(9):
         response = client.get(HOME)
     assert response.content.decode().count('<th scope="row">') == n + 1  # and the total
 
@@ -516,3 +522,20 @@ def test_each_role_finds_its_own_pages_from_home(client, seca, parent, student, 
         client.force_login(user)
         html = client.get(HOME).content.decode()
         assert all(link in html for link in links), user
+
+
+def test_the_district_overview_lists_schools_a_page_at_a_time_with_district_totals(
+    client, district_admin
+):
+    schools = f.SchoolFactory.create_batch(DISTRICT_SCHOOLS_PAGE + 5)
+    f.StudentFactory(school=schools[0])
+    client.force_login(district_admin)
+    first = client.get(HOME).content.decode()
+    total = School.objects.count()
+    assert f"(schools 1 to {DISTRICT_SCHOOLS_PAGE} of {total})" in first
+    assert 'href="?schools=2#home-district"' in first
+    last = client.get(HOME, {"schools": 2}).content.decode()
+    assert f"(schools {DISTRICT_SCHOOLS_PAGE + 1} to {total} of {total})" in last
+    # The totals count every school, whichever page is shown.
+    expected = Student.objects.with_ieps().count()
+    assert re.search(rf'<th scope="row">District</th>\s*<td class="text-end">{expected}</td>', last)

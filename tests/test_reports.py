@@ -22,7 +22,8 @@ from meetings.models import (
     SecaFeedback,
 )
 from meetings.reports import COLUMNS, Period
-from staff.models import Role
+from meetings.views.reports import DISTRICT_PAGE
+from staff.models import Role, School
 
 from . import factories as f
 
@@ -295,6 +296,33 @@ def test_the_district_report_costs_the_same_queries_for_any_number_of_schools(
     # months, 12 the unread notifications.
     with django_assert_num_queries(12):
         assert client.get(reverse("reports_district")).status_code == 200
+    # Counted once: the next reader in the next ten minutes reads the same figures.
+    with django_assert_num_queries(4):
+        page = client.get(reverse("reports_district"), {"sort": "requests"})
+    assert "Counted at " in page.content.decode()
+
+
+def test_the_district_report_shows_schools_a_page_at_a_time_in_the_order_chosen(client, union_rep):
+    for n in range(DISTRICT_PAGE + 2):
+        school = f.SchoolFactory(name=f"School {n:03}")
+        if n >= 2:  # the first two have none
+            _request(_meeting(school, days_ago=5), S.APPROVED, hours_to_decision=3)
+    client.force_login(union_rep)
+    order = {"sort": "requests", "desc": "1"}
+    first = client.get(reverse("reports_district"), order).content.decode()
+    total = School.objects.count()
+    assert f"(schools 1 to {DISTRICT_PAGE} of {total})" in first
+    assert "sort=requests&amp;desc=1&amp;page=2" in first
+    last = client.get(reverse("reports_district"), {**order, "page": 2}).content.decode()
+    assert f"(schools {DISTRICT_PAGE + 1} to {total} of {total})" in last
+    # The schools with the most requests come first; the last page has those with none.
+    assert "School 002" in first and "School 000" not in first
+    assert "School 000" in last and "School 001" in last
+    # The district's total counts every school's requests, on every page.
+    requests = DISTRICT_PAGE
+    assert re.search(
+        rf"<th scope=\"row\">District</th>\s*<td class=\"text-end\">{requests}</td>", last
+    )
 
 
 @pytest.mark.parametrize("n", [2, 12])

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from meetings.models import Meeting
-from staff.models import Role
+from meetings.views.scheduling import CASELOAD_PAGE
+from staff.models import AuditEvent, Role, Student
 
 from . import factories as f
 
@@ -139,8 +140,28 @@ def test_caseload_costs_the_same_queries_for_3_or_30_students(
     _fill(case_manager, school, n)
     client.force_login(case_manager)
     # 1 session, 2 user, 3 their standing ("holds a case manager role", staff/access.py),
-    # 4 the students with their flags and next meeting (subqueries), 5 one INSERT of an
-    # access-log event per student shown (34 CFR 300.614), 6 the unread notifications.
-    with django_assert_num_queries(6):
+    # 4 how many students (the pages), 5 a page of students with their flags and next
+    # meeting (subqueries), 6 one INSERT of an access-log event per student shown
+    # (34 CFR 300.614), 7 the unread notifications.
+    with django_assert_num_queries(7):
         response = client.get(CASELOAD, {"sort": "reeval", "show": "all"})
-    assert len(response.context["students"]) == n
+    assert len(response.context["students"]) == min(n, CASELOAD_PAGE)
+
+
+def test_a_long_caseload_comes_in_pages_that_keep_the_sort_and_filter(client, case_manager, school):
+    _fill(case_manager, school, 30)
+    client.force_login(case_manager)
+    first = client.get(CASELOAD, {"sort": "name", "show": "all"}).content.decode()
+    assert "Students 1 to 25 of 30" in first
+    assert 'href="?show=all&amp;sort=name&amp;page=2"' in first
+    second = client.get(CASELOAD, {"sort": "name", "show": "all", "page": 2})
+    names = [s.last_name for s in second.context["students"]]
+    assert len(names) == 5
+    assert "Students 26 to 30 of 30" in second.content.decode()
+    everyone = sorted(
+        Student.objects.filter(case_manager=case_manager),
+        key=lambda s: (s.last_name, s.first_name, s.pk),
+    )
+    assert names == [s.last_name for s in everyone[25:]]
+    # Only the students shown are recorded as viewed.
+    assert AuditEvent.objects.filter(actor=case_manager, action="caseload.viewed").count() == 30

@@ -5,17 +5,20 @@ secret (User.calendar_token) the person can reset. It holds only that person's m
 each still filtered through the access layer (FERPA: nothing of another family).
 """
 
+import dataclasses
 import datetime
+import hashlib
 import secrets
 from urllib.parse import urlsplit
 
 import icalendar
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import CharField, Count, IntegerField, Max, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from staff.access import standing_of
@@ -50,27 +53,84 @@ def with_sequence(meetings):
     )
 
 
-def calendar_meetings_for(*, user: User, now: datetime.datetime) -> list[Meeting]:
+def _feed_meetings(user: User, now: datetime.datetime):
     """This person's meetings from FEED_HISTORY ago on, cancelled ones included (a calendar
     removes them when it sees STATUS:CANCELLED): invited, their children's, the SECA's
-    approved requests, the case manager's caseload. One query."""
+    approved requests, the case manager's caseload. The ids come from a union of one
+    indexed lookup per relation: ORed EXISTS would make PostgreSQL scan the district's
+    meetings for each feed."""
     mine = (
-        Exists(Invitation.objects.filter(meeting=OuterRef("pk"), user=user))
-        | Exists(Guardian.objects.filter(student=OuterRef("student"), user=user))
-        | Exists(
-            AttendanceRequest.objects.filter(
-                meeting=OuterRef("pk"), seca=user, status=AttendanceRequest.Status.APPROVED
-            )
+        Invitation.objects.order_by()
+        .filter(user=user)
+        .values("meeting_id")
+        .union(
+            Meeting.objects.order_by()
+            .filter(student__in=Guardian.objects.filter(user=user).values("student"))
+            .values("pk"),
+            AttendanceRequest.objects.order_by()
+            .filter(seca=user, status=AttendanceRequest.Status.APPROVED)
+            .values("meeting_id"),
+            Meeting.objects.order_by().filter(student__case_manager=user).values("pk"),
         )
-        | Q(student__case_manager=user)
     )
+    return access.meetings(user).filter(pk__in=mine, starts_at__gte=now - FEED_HISTORY)
+
+
+def calendar_meetings_for(*, user: User, now: datetime.datetime) -> list[Meeting]:
+    """The feed's meetings (_feed_meetings) with their student and school. One query."""
     return list(
         with_sequence(
-            access.meetings(user)
-            .filter(mine, starts_at__gte=now - FEED_HISTORY)
-            .select_related("student__school", "school")
+            _feed_meetings(user, now).select_related("student__school", "school")
         ).order_by("starts_at", "pk")
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedVersion:
+    etag: str
+    last_modified: datetime.datetime | None
+
+
+def feed_version(*, user: User, now: datetime.datetime) -> FeedVersion:
+    """A fingerprint of everything the feed shows: which meetings, when each last changed
+    (moving or cancelling one saves it), its student and school, and the reader's language
+    and address. The same while nothing the feed shows changed: its ETag, and the key of
+    the feed kept in the cache. One query, with no rows loaded."""
+    seen = _feed_meetings(user, now).aggregate(
+        n=Count("pk"),
+        ids=Sum("pk"),
+        meeting_changed=Max("updated_at"),
+        student_changed=Max("student__updated_at"),
+        school_changed=Max("school__updated_at"),
+        student_school_changed=Max("student__school__updated_at"),
+    )
+    parts = [*map(str, seen.values()), user.preferred_language, user.calendar_token]
+    parts.append(settings.SITE_URL)
+    changed = [moment for moment in list(seen.values())[2:] if moment]
+    return FeedVersion(
+        etag=hashlib.sha256("|".join(parts).encode()).hexdigest()[:32],
+        last_modified=max(changed, default=None),
+    )
+
+
+# A feed built once serves every poll until what it shows changes (feed_version); the
+# cache forgets it after a day without a poll.
+FEED_CACHE_SECONDS = 24 * 60 * 60
+
+
+def feed_for(*, user: User, now: datetime.datetime, version: FeedVersion) -> dict:
+    """The feed's body and its students as (pk, school_id) (for the access log): from the
+    cache when this version was built before, else built (one query) and kept."""
+    key = f"calendar-feed:{user.pk}:{version.etag}"
+    feed = cache.get(key)
+    if feed is None:
+        meetings = calendar_meetings_for(user=user, now=now)
+        with translation.override(user.preferred_language):
+            body = meetings_ics(meetings, user=user, name=_("My IEP meetings"))
+        students = sorted({(m.student_id, m.student.school_id) for m in meetings})
+        feed = {"body": body, "students": students}
+        cache.set(key, feed, FEED_CACHE_SECONDS)
+    return feed
 
 
 def _event(meeting: Meeting, *, page_url: str, host: str, now: datetime.datetime):

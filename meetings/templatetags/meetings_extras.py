@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from iepcoord.dates import formatted
-from meetings.models import TEAM_ROLE_SEPARATOR
+from meetings.models import TEAM_ROLE_SEPARATOR, Meeting
 from staff.models import Student
 
 register = template.Library()
@@ -64,6 +64,12 @@ def grade_label(student: Student) -> str:
     if student.grade in (Student.Grade.PRE_K, Student.Grade.KINDERGARTEN, Student.Grade.TRANSITION):
         return student.get_grade_display()
     return _("Grade %(grade)s") % {"grade": student.get_grade_display()}
+
+
+@register.filter
+def meeting_kind(value: str) -> str:
+    """A meeting kind's stored value ("annual_review") as the reader's language says it."""
+    return Meeting.Kind(value).label if value else ""
 
 
 @register.filter

@@ -5,12 +5,14 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from staff.audit import audit_record, audit_students_viewed
-from staff.models import User
+from staff.models import Student, User
 
 from .. import access
 from ..models import Meeting
@@ -38,18 +40,28 @@ def meeting_ics(request, pk):
 
 
 # Public: calendar apps fetch it without a session. The secret token in the URL is the
-# key; an unknown or reset token is a 404.
+# key; an unknown or reset token is a 404. Calendar apps poll it every few hours: when
+# nothing it shows changed, a poll with the last ETag gets a 304 (nothing sent, nothing
+# read), and any other gets the feed built before, from the cache.
 @login_not_required
 @require_safe
 def calendar_feed(request, token):
     user = get_object_or_404(User.objects.filter(is_active=True), calendar_token=token)
-    meetings = calendars.calendar_meetings_for(user=user, now=timezone.now())
-    students = {meeting.student_id: meeting.student for meeting in meetings}
-    audit_students_viewed(actor=user, action="calendar.feed_read", students=students.values())
-    with translation.override(user.preferred_language):
-        body = calendars.meetings_ics(meetings, user=user, name=_("My IEP meetings"))
-    response = HttpResponse(body, content_type=ICS_CONTENT_TYPE)
-    response["Cache-Control"] = "private, no-store"
+    now = timezone.now()
+    version = calendars.feed_version(user=user, now=now)
+    etag = f'"{version.etag}"'
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        feed = calendars.feed_for(user=user, now=now, version=version)
+        students = [Student(pk=pk, school_id=school) for pk, school in feed["students"]]
+        audit_students_viewed(actor=user, action="calendar.feed_read", students=students)
+        response = HttpResponse(feed["body"], content_type=ICS_CONTENT_TYPE)
+    response["ETag"] = etag
+    if version.last_modified:
+        response["Last-Modified"] = http_date(version.last_modified.timestamp())
+    # Kept only by the person's own calendar app, and asked again each time (no-cache: a
+    # calendar app keeps what it fetched; with no-store it could not send the ETag).
+    response["Cache-Control"] = "private, no-cache"
     response["X-Robots-Tag"] = "noindex"
     return response
 

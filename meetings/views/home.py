@@ -1,10 +1,15 @@
 """The home page: one section per role the signed-in person holds, each showing their own
 work. The queries live in meetings/selectors.py; each section costs a fixed number."""
 
+from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
 from meetings import selectors, worklists
+
+# The district overview's schools table holds this many rows a page (a district has
+# hundreds of schools); its totals count them all.
+DISTRICT_SCHOOLS_PAGE = 50
 
 
 def home(request):
@@ -19,7 +24,7 @@ def home(request):
         context["approver"] = selectors.pending_requests_for_approver(approver=user, now=now)
         context["decided"] = worklists.decided_requests(user=user, now=now)
     if sections.case_manager:
-        context["caseload"] = selectors.caseload_for_case_manager(case_manager=user, now=now)
+        context["caseload"] = selectors.caseload_for_home(case_manager=user, now=now)
         context["case_manager_meetings"] = selectors.meetings_for_case_manager(
             case_manager=user, now=now
         )
@@ -29,5 +34,9 @@ def home(request):
     if sections.parent:
         context["children"] = selectors.children_for_parent(parent=user, now=now)
     if sections.district_admin:
-        context["district"] = selectors.school_counts_for_district_admin(now=now)
+        district = selectors.school_counts_for_district_admin(now=now)
+        context["district"] = district
+        context["schools_page"] = Paginator(district.schools, DISTRICT_SCHOOLS_PAGE).get_page(
+            request.GET.get("schools")
+        )
     return render(request, "meetings/home.html", context)

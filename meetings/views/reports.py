@@ -43,23 +43,33 @@ def _sorted(rows, form):
     return present + missing, key, descending
 
 
+# The district report's table holds this many schools a page, in the order chosen; the
+# total and the chart count every school.
+DISTRICT_PAGE = 50
+
+
 def district_report(request):
     form = _district_form(request)
     period = form.period
-    rows, total = reports.measures(period=period)
-    rows, sort, desc = _sorted(rows, form)
+    figures = reports.district_figures(period=period)
+    rows, sort, desc = _sorted(figures.rows, form)
+    page = Paginator(rows, DISTRICT_PAGE).get_page(request.GET.get("page"))
+    others = request.GET.copy()
+    others.pop("page", None)
     return render(
         request,
         "meetings/reports/district.html",
         {
             "form": form,
             "period": period,
-            "rows": rows,
-            "total": total,
+            "rows": page,
+            "page_query": others.urlencode(),
+            "total": figures.total,
+            "counted_at": figures.counted_at,
             "sort": sort,
             "desc": desc,
             "columns": _columns(),
-            "chart": reports.chart(reports.requests_by_month(period=period)),
+            "chart": reports.chart(figures.months),
             "csv_url": reverse("reports_district_csv")
             + f"?from={period.start.isoformat()}&to={period.end.isoformat()}",
         },
@@ -76,7 +86,8 @@ def district_csv(request):
             content_type="text/plain; charset=utf-8",
         )
     period = form.period
-    rows, total = reports.measures(period=period)
+    figures = reports.district_figures(period=period)
+    rows, total = figures.rows, figures.total
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"iepcoord-district-{period.start.isoformat()}-{period.end.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -11,7 +11,7 @@ import hashlib
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, Subquery
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,7 +26,7 @@ from staff.audit import audit_students_viewed
 from staff.models import Student
 from staff.services import DomainError
 
-from .. import access
+from .. import access, selectors
 from ..access import Action
 from ..forms.scheduling import (
     CaseloadFilterForm,
@@ -38,7 +38,6 @@ from ..forms.scheduling import (
     PlanUploadForm,
 )
 from ..models import Meeting
-from ..selectors import DUE_SOON
 from ..services import plans, scheduling, scheduling_checks
 
 
@@ -49,51 +48,9 @@ def _posted(request, data):
 
 # --- The caseload ---------------------------------------------------------------------
 
-CASELOAD_ORDER = {
-    "name": ["last_name", "first_name", "pk"],
-    "annual": [F("annual_review_due").asc(nulls_last=True), "last_name", "first_name", "pk"],
-    "reeval": [F("reevaluation_due").asc(nulls_last=True), "last_name", "first_name", "pk"],
-}
-
-
-def caseload_for(*, case_manager, now, sort: str = "annual", show: str = "all") -> list[Student]:
-    """The students this case manager manages at the schools where they hold the role,
-    with due-date flags (34 CFR 300.324(b) yearly review, 300.303 re-evaluation every three
-    years) and the next scheduled meeting, annotated by subqueries: one query."""
-    today = timezone.localdate(now)
-    soon = today + DUE_SOON
-
-    def flag(condition: Q) -> ExpressionWrapper:
-        return ExpressionWrapper(condition, output_field=BooleanField())
-
-    next_meeting = Meeting.objects.filter(
-        student=OuterRef("pk"), state=Meeting.State.SCHEDULED, starts_at__gte=now
-    ).order_by("starts_at", "pk")
-    students = (
-        staff_access.caseload(case_manager)
-        .select_related("school")
-        .annotate(
-            annual_review_overdue=flag(Q(annual_review_due__lt=today)),
-            annual_review_due_soon=flag(Q(annual_review_due__range=(today, soon))),
-            reevaluation_overdue=flag(Q(reevaluation_due__lt=today)),
-            reevaluation_due_soon=flag(Q(reevaluation_due__range=(today, soon))),
-            next_meeting_id=Subquery(next_meeting.values("pk")[:1]),
-            next_meeting_starts_at=Subquery(next_meeting.values("starts_at")[:1]),
-            next_meeting_kind=Subquery(next_meeting.values("kind")[:1]),
-        )
-    )
-    if show == "overdue":
-        students = students.filter(Q(annual_review_due__lt=today) | Q(reevaluation_due__lt=today))
-    elif show == "due_soon":
-        students = students.filter(
-            Q(annual_review_due__range=(today, soon)) | Q(reevaluation_due__range=(today, soon))
-        )
-    students = list(students.order_by(*CASELOAD_ORDER[sort]))
-    for student in students:
-        student.next_meeting_label = (
-            Meeting.Kind(student.next_meeting_kind).label if student.next_meeting_kind else ""
-        )
-    return students
+# A caseload page holds this many students: the table's cost follows the page, not the
+# caseload (a case manager may have more than a hundred).
+CASELOAD_PAGE = 25
 
 
 def caseload(request):
@@ -103,13 +60,17 @@ def caseload(request):
     form.is_valid()
     sort = form.cleaned_data.get("sort") or "annual"
     show = form.cleaned_data.get("show") or "all"
-    students = caseload_for(case_manager=request.user, now=timezone.now(), sort=sort, show=show)
-    audit_students_viewed(actor=request.user, action="caseload.viewed", students=students)
+    students = selectors.caseload(
+        case_manager=request.user, now=timezone.now(), sort=sort, show=show
+    )
+    page = Paginator(students, CASELOAD_PAGE).get_page(request.GET.get("page"))
+    audit_students_viewed(actor=request.user, action="caseload.viewed", students=page)
     return render(
         request,
         "meetings/scheduling/caseload.html",
         {
-            "students": students,
+            "page": page,
+            "students": page.object_list,
             "sort": sort,
             "show": show,
             "sorts": CaseloadFilterForm.SORTS,

@@ -61,7 +61,9 @@ def test_spanish_parent_accepts_the_invitation_and_answers_the_notice(live_serve
     expect(page.get_by_role("heading", name="Notice of meeting")).to_be_visible()
     page.get_by_label("I ask for another time").check()
     page.get_by_role("button", name="Send my answer").click()
-    expect(page.get_by_text("Say which days and times would work for you.")).to_be_visible()
+    expect(
+        page.get_by_text("Say which days and times would work for you.", exact=True)
+    ).to_be_visible()
     page.get_by_label("Note to the school").fill("Any afternoon after 3")
     page.get_by_role("button", name="Send my answer").click()
     expect(page.get_by_text("your answer was sent to the school")).to_be_visible()

@@ -194,6 +194,8 @@ def start_worker(postgres, broker_url, smtp, tmp_path):
             "EMAIL_RETRY_BACKOFF_MAX": "2",
             "EMAIL_MAX_RETRIES": "30",
             "CELERY_VISIBILITY_TIMEOUT": "30",
+            # Under the visibility timeout, as the settings require (no roster job here).
+            "ROSTER_IMPORT_TIME_LIMIT": "2",
             "PYTHONUNBUFFERED": "1",
             **{key: str(value) for key, value in extra_env.items()},
         }
