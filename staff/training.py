@@ -40,6 +40,19 @@ from .models import (
 )
 from .services import DomainError
 
+# The trainings the contract names: (code, name, recurrence, due on). Migration 0007 seeds
+# them (annual de-escalation due by September 30 of each school year; the district may
+# change any in the admin); load_demo upserts the same.
+CONTRACT_TRAININGS = [
+    ("de-escalation-practices", "De-escalation practices", "once", None),
+    ("iep-procedures", "An overview of IEP procedures", "once", None),
+    ("variety-of-disabilities", "Working with students with a variety of disabilities", "once", None),
+    ("lifting-positioning", "Lifting and positioning non-ambulatory students", "once", None),
+    ("personal-care", "Personal care", "once", None),
+    ("reinforcing-instruction", "Reinforcing instruction", "once", None),
+    ("annual-de-escalation", "Annual de-escalation training", "yearly", datetime.date(2026, 9, 30)),
+    ("restraint-time-out", "Physical restraint and time-out", "once", datetime.date(2027, 6, 30)),
+]  # fmt: skip
 # A training due this soon is flagged "due soon" (and reminded: REMINDER_STEPS).
 DUE_SOON = datetime.timedelta(days=30)
 # Days before the due date each reminder goes: the largest first.

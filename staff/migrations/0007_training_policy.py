@@ -10,7 +10,7 @@ from django.db import migrations, models
 # The trainings the contract names (2024 CPS-SEIU Local 73 agreement): the new-SECA
 # curriculum, annual de-escalation, and physical restraint and time-out by June 30, 2027.
 # Annual de-escalation is due by September 30 of each school year (the district may change
-# it in the admin). load_demo upserts the same rows (staff/training.py CONTRACT_TRAININGS).
+# it in the admin). A copy of staff/training.py CONTRACT_TRAININGS, which load_demo upserts.
 TRAININGS = [
     ("de-escalation-practices", "De-escalation practices", "once", None),
     ("iep-procedures", "An overview of IEP procedures", "once", None),
