@@ -135,7 +135,7 @@ def policy_copy_email(email: OutgoingEmail) -> EmailMessage | None:
             greeting=greeting(copy.seca.get_short_name()),
             paragraphs=[
                 _(
-                    "The district's restraint and time-out policy for the %(year)s school year, \u201c%(title)s\u201d, is available to you. Please open it and read it: opening it records that you received it."
+                    "The district's restraint and time-out policy for the %(year)s school year, “%(title)s”, is available to you. Please open it and read it: opening it records that you received it."
                 )
                 % names,
             ],  # fmt: skip

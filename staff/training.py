@@ -409,10 +409,10 @@ def training_reminder_email(email: OutgoingEmail) -> EmailMessage | None:
         names = {"training": training.display_name, "date": date(reminder.due_on)}
         if reminder.step == TrainingReminder.Step.OVERDUE:
             subject = _("Overdue: %(training)s") % names
-            text = _("The training \u201c%(training)s\u201d was due on %(date)s and is not recorded as done. Please complete it, or tell your school if you already have.") % names  # fmt: skip
+            text = _("The training “%(training)s” was due on %(date)s and is not recorded as done. Please complete it, or tell your school if you already have.") % names  # fmt: skip
         else:
             subject = _("Training due on %(date)s: %(training)s") % names
-            text = _("The training \u201c%(training)s\u201d is due on %(date)s and is not recorded as done yet.") % names  # fmt: skip
+            text = _("The training “%(training)s” is due on %(date)s and is not recorded as done yet.") % names  # fmt: skip
         letter = Letter(
             subject=subject,
             greeting=greeting(seca.get_short_name()),
