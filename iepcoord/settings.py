@@ -339,6 +339,8 @@ CELERY_BEAT_SCHEDULE = {
     for task in [
         "meetings.tasks.reminders.reminders_sweep",
         "staff.tasks.emails_requeue",
+        "staff.tasks.training_reminders_sweep",
+        "staff.tasks.policy_copies_sweep",
     ]
 }
 

@@ -30,6 +30,7 @@ from .models import (
     Assignment,
     Designation,
     Guardian,
+    RestraintPolicy,
     Role,
     RosterImport,
     School,
@@ -362,10 +363,18 @@ def schools(user, *, right: str = "view"):
     (the principal), "view_access_list" (the school's leaders, district administrators),
     "report" (the school's report: its principal and designees, and those who read the
     district's), "invite_families" (the principal and the case managers, district
-    administrators: who has not accepted the invitation yet, letters, sending again)."""
+    administrators: who has not accepted the invitation yet, letters, sending again),
+    "training" (who at the school is due or overdue for training, and has not acknowledged
+    the restraint policy: the principal and designees, district administrators),
+    "record_training" (recording a SECA's completed training: the principal and designees,
+    for SECAs of their school; contract: the school keeps its SECAs' training)."""
     standing = standing_of(user)
     if right == "name_designees":
         ids = standing.principal_of
+    elif right in ("training", "record_training"):
+        if right == "training" and standing.district_admin:
+            return School.objects.all()
+        ids = standing.approver_at
     elif right == "invite_families":
         if standing.district_admin:
             return School.objects.all()
@@ -389,6 +398,25 @@ def may_import_roster(user) -> bool:
     """Bringing the district's roster in (README "Roster import"), and inviting every family
     after it: district administrators."""
     return standing_of(user).district_admin
+
+
+def may_manage_training(user) -> bool:
+    """The district's trainings: importing completions, uploading the restraint and time-out
+    policy, the per-school counts: district administrators."""
+    return standing_of(user).district_admin
+
+
+def has_own_training(user) -> bool:
+    """A SECA (at any school) sees their own trainings, and only their own."""
+    return standing_of(user).is_seca
+
+
+def policies(user):
+    """The restraint and time-out policies a person may open: every employee of the
+    district (SECAs above all), none for a parent (a 404)."""
+    if standing_of(user).is_employee:
+        return RestraintPolicy.objects.all()
+    return RestraintPolicy.objects.none()
 
 
 def roster_imports(user):

@@ -23,11 +23,16 @@ from .models import (
     Guardian,
     GuardianInvite,
     OutgoingEmail,
+    PolicyCopy,
+    RestraintPolicy,
     Role,
     RosterImport,
     ScheduleBlock,
     School,
     Student,
+    Training,
+    TrainingCompletion,
+    TrainingReminder,
     User,
 )
 from .services import DomainError, student_transfer
@@ -488,3 +493,49 @@ class OutgoingEmailAdmin(ReadOnlyAdmin, FastListAdmin):
     list_select_related = ["recipient"]
     search_fields = ["=to", "=recipient__email", "=source_id"]
     raw_id_fields = ["recipient"]
+
+
+# Training and the restraint policy (staff/training.py, staff/policy.py): the district
+# defines its trainings here; completions, reminders, policies and copies change only
+# through their pages and sweeps.
+
+
+@admin.register(Training)
+class TrainingAdmin(AuditedAdmin, FastListAdmin):
+    list_display = ["name", "code", "recurrence", "due_on"]
+    list_filter = ["recurrence"]
+    search_fields = ["name", "=code"]
+
+
+@admin.register(TrainingCompletion)
+class TrainingCompletionAdmin(ReadOnlyAdmin, FastListAdmin):
+    list_display = ["seca", "training", "completed_on", "source", "recorded_by", "school"]
+    list_filter = ["source", "training"]
+    list_select_related = ["seca", "training", "recorded_by", "school"]
+    search_fields = ["=seca__email", "seca__full_name"]
+    school_path = "school"
+
+
+@admin.register(TrainingReminder)
+class TrainingReminderAdmin(ReadOnlyAdmin, FastListAdmin):
+    list_display = ["seca", "training", "due_on", "step", "created_at"]
+    list_filter = ["step", "training"]
+    list_select_related = ["seca", "training"]
+    search_fields = ["=seca__email"]
+
+
+@admin.register(RestraintPolicy)
+class RestraintPolicyAdmin(ReadOnlyAdmin, FastListAdmin):
+    list_display = ["title", "school_year", "uploaded_by", "created_at"]
+    list_filter = ["school_year"]
+    list_select_related = ["uploaded_by"]
+    search_fields = ["title"]
+    exclude = ["file"]
+
+
+@admin.register(PolicyCopy)
+class PolicyCopyAdmin(ReadOnlyAdmin, FastListAdmin):
+    list_display = ["policy", "seca", "sent_at", "acknowledged_at"]
+    list_filter = ["policy", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["policy", "seca"]
+    search_fields = ["=seca__email", "seca__full_name"]

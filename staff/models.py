@@ -31,6 +31,14 @@ class UserQuerySet(models.QuerySet):
     def staff_of(self, school):
         return self.filter(Exists(Role.objects.filter(user=OuterRef("pk"), school=school)))
 
+    def active_secas(self, school_id=None):
+        """Active people holding a SECA role (at the school): whom training and the
+        restraint policy are for."""
+        roles = Role.objects.filter(user=OuterRef("pk"), kind=Role.Kind.SECA)
+        if school_id is not None:
+            roles = roles.filter(school_id=school_id)
+        return self.filter(Exists(roles), is_active=True)
+
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
@@ -612,3 +620,186 @@ class RosterImport(TimeStamped):
     @property
     def in_progress(self) -> bool:
         return self.status in (self.Status.PENDING, self.Status.RUNNING)
+
+
+# --- Training and the restraint and time-out policy (contract, README "Training") --------
+
+
+def school_year_start(year: int) -> datetime.date:
+    """The first day of the school year that starts in `year` (July 1, as current_school_year)."""
+    return datetime.date(year, 7, 1)
+
+
+class Training(TimeStamped):
+    """A training the district requires of its SECAs: once (the new-SECA curriculum, the
+    restraint and time-out training) or every school year (de-escalation)."""
+
+    class Recurrence(models.TextChoices):
+        ONCE = "once", _("Once")
+        YEARLY = "yearly", _("Every school year")
+
+    # What the district's CSV of completions names it by.
+    code = models.SlugField(max_length=40, unique=True)
+    # As the district wrote it; the seeded trainings show their translated NAMES.
+    name = models.CharField(max_length=200)
+    recurrence = models.CharField(max_length=6, choices=Recurrence.choices)
+    # Once: the day it is due. Every school year: its month and day, in each school year.
+    due_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return str(TRAINING_NAMES.get(self.code, self.name))
+
+    def due_in(self, year: int) -> datetime.date | None:
+        """The day it is due in the school year starting in `year` (None: no due date)."""
+        if self.due_on is None or self.recurrence == self.Recurrence.ONCE:
+            return self.due_on
+        start = school_year_start(year)
+        due = self.due_on.replace(year=year)
+        return due if due >= start else due.replace(year=year + 1)
+
+    def counts_from(self, year: int) -> datetime.date | None:
+        """The first day a completion counts for the school year starting in `year`."""
+        return school_year_start(year) if self.recurrence == self.Recurrence.YEARLY else None
+
+
+# The trainings the contract names (seeded by migration 0007), shown in the reader's language.
+TRAINING_NAMES = {
+    "de-escalation-practices": _("De-escalation practices"),
+    "iep-procedures": _("An overview of IEP procedures"),
+    "variety-of-disabilities": _("Working with students with a variety of disabilities"),
+    "lifting-positioning": _("Lifting and positioning non-ambulatory students"),
+    "personal-care": _("Personal care"),
+    "reinforcing-instruction": _("Reinforcing instruction"),
+    "annual-de-escalation": _("Annual de-escalation training"),
+    "restraint-time-out": _("Physical restraint and time-out"),
+}
+
+
+class TrainingCompletion(TimeStamped):
+    """A SECA completed a training on a day: recorded by their school or imported by the
+    district."""
+
+    class Source(models.TextChoices):
+        SCHOOL = "school", _("Recorded by the school")
+        IMPORT = "import", _("Imported by the district")
+
+    seca = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="training_completions"
+    )
+    training = models.ForeignKey(Training, on_delete=models.PROTECT, related_name="completions")
+    completed_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # The school that recorded it; None for the district's import.
+    school = models.ForeignKey(
+        School, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=6, choices=Source.choices)
+
+    class Meta:
+        ordering = ["-completed_on"]
+        constraints = [
+            # Importing the same file twice records each completion once.
+            models.UniqueConstraint(
+                fields=["seca", "training", "completed_on"], name="training_completion_once"
+            ),
+        ]
+        # The unique constraint's index serves "has this SECA done it since...".
+
+    def __str__(self):
+        return f"{self.seca} · {self.training} · {self.completed_on}"
+
+
+class TrainingReminder(models.Model):
+    """A reminder claimed by the sweep: one per SECA, training, due date and step, so a
+    sweep run twice sends nothing twice (staff/training.py)."""
+
+    class Step(models.TextChoices):
+        DAYS_30 = "30d", _("30 days before")
+        DAYS_7 = "7d", _("7 days before")
+        OVERDUE = "overdue", _("Overdue")
+
+    seca = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    training = models.ForeignKey(Training, on_delete=models.CASCADE, related_name="+")
+    due_on = models.DateField()
+    step = models.CharField(max_length=8, choices=Step.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seca", "training", "due_on", "step"], name="training_reminder_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.training} {self.step} → {self.seca_id}"
+
+
+class RestraintPolicyQuerySet(models.QuerySet):
+    def current(self, today: datetime.date | None = None):
+        """This school year's policy: the latest uploaded for it, or None."""
+        return (
+            self.filter(school_year=current_school_year(today))
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+
+
+class RestraintPolicy(TimeStamped):
+    """The district's restraint and time-out policy of a school year (a PDF), "made
+    available electronically to SECAs at the beginning of each school year" (contract). A
+    corrected version is a new row: every SECA receives and acknowledges it again."""
+
+    school_year = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200)
+    # Stored privately like the plans; served only by a view that checks access.
+    file = models.FileField(upload_to="policies/")
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = RestraintPolicyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-school_year", "-created_at"]
+        indexes = [
+            # The current year's policy (RestraintPolicyQuerySet.current).
+            models.Index(fields=["school_year", "-created_at"], name="policy_year_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def school_year_label(self) -> str:
+        return f"{self.school_year}-{(self.school_year + 1) % 100:02d}"
+
+
+class PolicyCopy(TimeStamped):
+    """The policy as one SECA received it: emailed (sent_at), and opened (acknowledged_at,
+    the first time they open its page or file)."""
+
+    policy = models.ForeignKey(RestraintPolicy, on_delete=models.CASCADE, related_name="copies")
+    seca = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="policy_copies"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "seca"], name="policy_copy_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.policy} → {self.seca}"

@@ -1,6 +1,7 @@
-"""Celery tasks of the staff app: the outbox's (staff/outbox.py) and the roster import's
-(staff/roster/jobs.py). Thin, idempotent, given ids; they call services and are never
-imported by them (services queue by the task's name)."""
+"""Celery tasks of the staff app: the outbox's (staff/outbox.py), the roster import's
+(staff/roster/jobs.py), and the sweeps of training reminders and of the restraint policy's
+copies (staff/training.py, staff/policy.py). Thin, idempotent, given ids; they call
+services and are never imported by them (services queue by the task's name)."""
 
 import logging
 
@@ -9,7 +10,7 @@ from django.conf import settings
 
 from iepcoord.celery import email_task_options
 
-from . import invites, outbox
+from . import invites, outbox, policy, training
 from .roster import jobs as roster_jobs
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,16 @@ def emails_requeue() -> int:
     if requeued:
         logger.warning("Emails queued again: %d", requeued)
     return requeued
+
+
+@shared_task
+def training_reminders_sweep() -> int:
+    return training.training_reminders_sweep()
+
+
+@shared_task
+def policy_copies_sweep() -> int:
+    return policy.policy_copies_sweep()
 
 
 # A district's export takes minutes: its own time limit, below the visibility timeout,

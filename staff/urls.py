@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_invites, views_roster
+from . import views, views_invites, views_roster, views_training
 
 urlpatterns = [
     path("schools/<int:school_pk>/designees/", views.designees, name="designees"),
@@ -47,4 +47,20 @@ urlpatterns += [
         views_roster.roster_invite_families,
         name="roster_invite_families",
     ),
+]
+
+# Training and the restraint and time-out policy (README "Training and the restraint policy").
+urlpatterns += [
+    path("training/", views_training.my_training, name="my_training"),
+    path("schools/<int:pk>/training/", views_training.training_school, name="training_school"),
+    path(
+        "schools/<int:pk>/training/record/",
+        views_training.training_record_view,
+        name="training_record",
+    ),
+    path("training/district/", views_training.training_district, name="training_district"),
+    path("training/import/", views_training.training_import_view, name="training_import"),
+    path("policies/", views_training.policy_list, name="policy_list"),
+    path("policies/<int:pk>/", views_training.policy_detail, name="policy_detail"),
+    path("policies/<int:pk>/download/", views_training.policy_download, name="policy_download"),
 ]

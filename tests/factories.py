@@ -8,10 +8,13 @@ from staff.models import (
     Assignment,
     Designation,
     Guardian,
+    RestraintPolicy,
     Role,
     ScheduleBlock,
     School,
     Student,
+    Training,
+    TrainingCompletion,
     User,
     current_school_year,
 )
@@ -154,3 +157,38 @@ class SecaFeedbackFactory(factory.django.DjangoModelFactory):
     meeting = factory.SubFactory(MeetingFactory)
     seca = factory.SubFactory(UserFactory)
     strengths = "Loves puzzles; follows a picture schedule."
+
+
+class TrainingFactory(factory.django.DjangoModelFactory):
+    """A training; the contract's (seeded by migration 0007) by code, made again when a
+    flush removed them."""
+
+    class Meta:
+        model = Training
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"training-{n}")
+    name = factory.Sequence(lambda n: f"Training {n}")
+    recurrence = Training.Recurrence.ONCE
+
+
+class TrainingCompletionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrainingCompletion
+
+    seca = factory.SubFactory(UserFactory)
+    training = factory.SubFactory(TrainingFactory)
+    completed_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=3))
+    recorded_by = factory.SubFactory(UserFactory)
+    source = TrainingCompletion.Source.SCHOOL
+
+
+class RestraintPolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RestraintPolicy
+
+    school_year = factory.LazyFunction(current_school_year)
+    title = "Restraint and time-out policy"
+    file = factory.django.FileField(filename="policy.pdf", data=b"%PDF-1.4 sample")
+    sha256 = "0" * 64
+    uploaded_by = factory.SubFactory(UserFactory)

@@ -59,9 +59,12 @@ from staff.models import (
     Designation,
     Guardian,
     GuardianInvite,
+    PolicyCopy,
+    RestraintPolicy,
     Role,
     RosterImport,
     Student,
+    TrainingCompletion,
     User,
 )
 from staff.services import student_transfer
@@ -141,6 +144,10 @@ OTHERS_WHO_SEE_S = SEES_S - MANAGERS
 # A's families without an account: the principal, A's case managers, the district.
 INVITERS = frozenset({"district_admin", "principal", "case_manager", "other_case_manager"})
 LOG_READERS = frozenset({"district_admin", "principal", "case_manager"}) | GUARDIANS
+# Those holding a SECA role somewhere (ended_seca still works at B): their own trainings.
+SECA_ROLES = frozenset({"seca", "approved_seca", "ended_seca", "other_seca"})
+# The district's employees: the restraint and time-out policy is theirs to read.
+EMPLOYEES = SIGNED_IN - GUARDIANS - {"other_guardian"}
 
 # fmt: off
 MATRIX = [
@@ -214,6 +221,17 @@ MATRIX = [
     Row("school_invitations", "A", get={200: INVITERS}),
     Row("school_invitations_send", "A", get=POST_ONLY, post={302: INVITERS}),
     Row("school_invitation_letters", "A", get={200: INVITERS}),
+    # -- Training and the restraint policy: a SECA's own; A's (its approvers record); the
+    # district's counts, import and upload; the policy, for every employee -----------------
+    Row("my_training", None, get={200: SECA_ROLES}),
+    Row("training_school", "A", get={200: {"district_admin"} | APPROVERS}),
+    Row("training_record", "A", get={200: APPROVERS}, post={302: APPROVERS}),
+    Row("training_district", None, get={200: {"district_admin"}}),
+    Row("training_import", None, get={200: {"district_admin"}}, post={302: {"district_admin"}}),
+    Row("policy_list", None, get={200: {"district_admin"}}, post={302: {"district_admin"}}),
+    # Opening it records a SECA's acknowledgement.
+    Row("policy_detail", "policy", get={200: EMPLOYEES}),
+    Row("policy_download", "policy", get={200: EMPLOYEES}),
 ]
 # fmt: on
 
@@ -425,6 +443,48 @@ EFFECTS = {
     ),
     "roster_invite_families": Effect(
         done=lambda s, who, r: _reread(s.roster_done).invites_requested_by_id == s.users[who].pk,
+    ),
+    "training_record": Effect(
+        data=lambda s, who: {
+            "seca": str(s.users["seca"].pk),
+            "training": str(s.training.pk),
+            "completed_on": timezone.localdate().isoformat(),
+        },
+        done=lambda s, who, r: _exists(
+            TrainingCompletion, seca=s.users["seca"], recorded_by=s.users[who], school=s.A
+        ),
+    ),
+    "training_import": Effect(
+        data=lambda s, who: {
+            "file": SimpleUploadedFile(
+                "completions.csv",
+                f"email,training_code,completed_on\n{s.users['other_seca'].email},"
+                f"{s.training.code},{timezone.localdate().isoformat()}\n".encode(),
+                "text/csv",
+            )
+        },
+        done=lambda s, who, r: _exists(
+            TrainingCompletion, seca=s.users["other_seca"], source="import"
+        ),
+    ),
+    "policy_list": Effect(
+        data=lambda s, who: {
+            "school_year": str(s.policy.school_year),
+            "title": "MATRIX policy",
+            "file": SimpleUploadedFile("policy.pdf", pdf_bytes(), "application/pdf"),
+        },
+        done=lambda s, who, r: _exists(
+            PolicyCopy, policy__title="MATRIX policy", seca=s.users["seca"]
+        ),
+    ),
+    "policy_detail": Effect(
+        method="GET",
+        # A SECA's opening is recorded, once; anyone else's records nothing.
+        done=lambda s, who, r: (
+            _exists(PolicyCopy, policy=s.policy, seca=s.users[who], acknowledged_at__isnull=False)
+            if who in SECA_ROLES
+            else not _exists(PolicyCopy, policy=s.policy, seca=s.users[who])
+        ),
     ),
     "school_invitations_send": Effect(
         data=lambda s, who: {"guardian": str(s.uninvited_guardian.pk)},
@@ -669,6 +729,9 @@ def build_scenario() -> SimpleNamespace:
         for status in (RosterImport.Status.DRY_RUN_DONE, RosterImport.Status.DONE)
     )
 
+    training = f.TrainingFactory(code="matrix-training")
+    policy = f.RestraintPolicyFactory(uploaded_by=u["district_admin"])
+
     assert Meeting.objects.get(pk=M.pk).school_id == B.pk  # scheduled at B, before the move
     assert not Assignment.objects.current().filter(staff=u["ended_seca"]).exists()
     return SimpleNamespace(
@@ -694,6 +757,8 @@ def build_scenario() -> SimpleNamespace:
         uninvited_guardian=uninvited_guardian,
         roster_checked=roster_checked,
         roster_done=roster_done,
+        training=training,
+        policy=policy,
     )
 
 
@@ -730,6 +795,11 @@ def world(s) -> dict:
         "tokens": list(User.objects.order_by("pk").values_list("pk", "calendar_token")),
         "students": list(
             Student.objects.order_by("pk").values_list("pk", "school_id", "case_manager_id")
+        ),
+        "training_completions": TrainingCompletion.objects.count(),
+        "policies": RestraintPolicy.objects.count(),
+        "policy_copies": list(
+            PolicyCopy.objects.order_by("pk").values_list("pk", "acknowledged_at")
         ),
     }
 
@@ -893,7 +963,10 @@ def test_every_action_and_right_is_exercised():
 
 
 def test_every_state_change_says_what_it_must_do():
-    changes = {row.id for row in MATRIX if row.post is not None} | {"delivery_open"}
+    changes = {row.id for row in MATRIX if row.post is not None} | {
+        "delivery_open",
+        "policy_detail",
+    }
     assert changes == set(EFFECTS), (
         f"Rows with a POST but no Effect: {sorted(changes - set(EFFECTS))}; "
         f"Effects without a row: {sorted(set(EFFECTS) - changes)}"

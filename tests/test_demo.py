@@ -45,6 +45,8 @@ from staff.models import (
     Designation,
     Guardian,
     OutgoingEmail,
+    PolicyCopy,
+    RestraintPolicy,
     Role,
     ScheduleBlock,
     School,
@@ -52,6 +54,7 @@ from staff.models import (
     User,
     current_school_year,
 )
+from staff.training import State, school_counts, trainings_of
 from tests.conftest import FIXED_NOW
 
 PASSWORD = "iepcoord-demo"
@@ -147,7 +150,7 @@ def test_loading_the_demo_twice_changes_nothing(demo, settings, demo_media):
     after = snapshot()
     # The plans' PDFs are reused, not stored again under another name.
     assert stored_files(demo_media) == files
-    assert len(files) == Plan.objects.count()
+    assert len(files) == Plan.objects.count() + RestraintPolicy.objects.count()
     assert {label: len(rows) for label, rows in after.items()} == {
         label: len(rows) for label, rows in before.items()
     }
@@ -479,6 +482,22 @@ def test_demo_school_report_shows_seca2_covering_this_week(demo, client):
     coverage = response.context["coverage_week"]
     assert [req.covered_by for req in coverage] == [user("seca2")]
     assert coverage[0].seca == user("seca")
+
+
+def test_demo_secas_have_trainings_due_and_done_and_the_policy_opened_by_some(demo):
+    today = timezone.localdate()
+    states = {row.training.code: row.state for row in trainings_of([user("seca").pk], today=today)[user("seca").pk]}  # fmt: skip
+    assert states["iep-procedures"] == State.DONE
+    assert states["annual-de-escalation"] == State.OVERDUE  # due September 30
+    assert states["lifting-positioning"] == State.TO_DO
+    policy = RestraintPolicy.objects.current()
+    copies = PolicyCopy.objects.filter(policy=policy)
+    assert copies.count() == User.objects.active_secas().count()
+    assert copies.filter(acknowledged_at__isnull=True).filter(seca=user("seca")).exists()
+    assert copies.filter(acknowledged_at__isnull=False, seca=user("seca2")).exists()
+    counts = school_counts(today=today)
+    assert sum(row["overdue"] for row in counts.values()) == 3  # each school's first SECA
+    assert sum(row["unacknowledged"] for row in counts.values()) == 3
 
 
 # --- Every page is reached by links from a home page -----------------------------------------

@@ -20,7 +20,7 @@ from pypdf.generic import (
 )
 
 from meetings.models import Plan
-from meetings.services import plan_pdf
+from staff import pdf as plan_pdf
 from staff.services import DomainError
 
 SCRIPT_MESSAGE = (

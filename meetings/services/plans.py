@@ -6,17 +6,14 @@ folder outside the web root, see STORAGES) and served only by a view that checks
 A corrected plan is a new row with the next version; a finalized one never changes.
 """
 
-import hashlib
-
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from pypdf import PdfReader
 
 from staff.audit import audit_record
 from staff.models import User
+from staff.pdf import pdf_checked
 from staff.services import DomainError
 
 from .. import access
@@ -24,9 +21,6 @@ from ..access import Action
 from ..models import Meeting, Plan
 from .attendance import meeting_lock
 from .distribution import plan_deliveries_create
-from .plan_pdf import refuse_active_content
-
-PDF_SIGNATURE = b"%PDF-"
 
 
 def _check_may_attach(actor: User, meeting: Meeting, action=Action.UPLOAD_PLAN) -> None:
@@ -36,45 +30,7 @@ def _check_may_attach(actor: User, meeting: Meeting, action=Action.UPLOAD_PLAN) 
 
 
 def _checked_pdf(upload) -> str:
-    """The upload's sha256 once its content proves it a readable PDF of at most
-    PLAN_MAX_BYTES. The name and the browser's content type prove nothing."""
-    limit = settings.PLAN_MAX_BYTES
-    too_large = DomainError(
-        _("The file is larger than %(mb)s MB.") % {"mb": round(limit / (1024 * 1024), 1)},
-        field="file",
-    )
-    if upload.size is None or upload.size > limit:
-        raise too_large
-    not_pdf = DomainError(_("This file is not a PDF: upload the plan as a PDF."), field="file")
-    upload.seek(0)
-    if upload.read(len(PDF_SIGNATURE)) != PDF_SIGNATURE:
-        raise not_pdf
-    upload.seek(0)
-    try:
-        reader = PdfReader(upload)
-        if reader.is_encrypted:
-            raise DomainError(
-                _("This PDF is password-protected: upload a copy everyone can open."),
-                field="file",
-            )
-        pages = len(reader.pages)
-        # Scripts, launch actions and attached files would reach parents' computers.
-        refuse_active_content(reader)
-    except DomainError:
-        raise
-    except Exception:  # pypdf raises many kinds of errors on a damaged file
-        raise not_pdf from None
-    if pages == 0:
-        raise not_pdf
-    digest, size = hashlib.sha256(), 0
-    upload.seek(0)
-    for chunk in upload.chunks():
-        digest.update(chunk)
-        size += len(chunk)
-    if size > limit:
-        raise too_large
-    upload.seek(0)
-    return digest.hexdigest()
+    return pdf_checked(upload, not_pdf=_("This file is not a PDF: upload the plan as a PDF."))
 
 
 def plan_upload(*, actor: User, meeting: Meeting, upload) -> Plan:

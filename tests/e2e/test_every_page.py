@@ -34,7 +34,15 @@ SKIP = re.compile(
 PER_KIND = 2
 # The pages each login must reach by links: what their home leads to.
 MUST_REACH = {
-    "admin": {"/reports/district/", "/reports/schools/N/", "/schools/N/access-list/"},
+    "admin": {
+        "/reports/district/",
+        "/reports/schools/N/",
+        "/schools/N/access-list/",
+        "/training/district/",
+        "/training/import/",
+        "/policies/",
+        "/policies/N/",
+    },  # fmt: skip
     "union": {"/reports/district/", "/reports/schools/N/"},
     "principal": {
         "/approvals/",
@@ -44,8 +52,10 @@ MUST_REACH = {
         "/meetings/N/",
         "/students/N/guardians/",
         "/calendar/",
+        "/schools/N/training/",
+        "/schools/N/training/record/",
     },  # fmt: skip
-    "ap": {"/approvals/", "/reports/schools/N/"},
+    "ap": {"/approvals/", "/reports/schools/N/", "/schools/N/training/"},
     "casemanager": {
         "/caseload/",
         "/students/N/meetings/new/",
@@ -55,7 +65,14 @@ MUST_REACH = {
         "/meetings/N/notice/",
         "/calendar/",
     },  # fmt: skip
-    "seca": {"/meetings/N/", "/plans/", "/calendar/", "/notifications/"},
+    "seca": {
+        "/meetings/N/",
+        "/plans/",
+        "/calendar/",
+        "/notifications/",
+        "/training/",
+        "/policies/N/",
+    },
     "seca2": {"/plans/", "/calendar/"},
     "parent": {"/children/", "/children/N/", "/meetings/N/notice/", "/plans/"},
 }

@@ -31,7 +31,19 @@ from meetings.letters import EVENTS
 from meetings.models import AttendanceRequest, Meeting
 from meetings.services.distribution import plan_recipients
 from staff.letters import fit, in_language
-from staff.models import Role, School, Student, User, current_school_year
+from staff.models import (
+    PolicyCopy,
+    RestraintPolicy,
+    Role,
+    School,
+    Student,
+    Training,
+    TrainingCompletion,
+    User,
+    current_school_year,
+    school_year_start,
+)
+from staff.training import CONTRACT_TRAININGS
 
 PASSWORD = "iepcoord-demo"
 DOMAIN = "demo.iepcoord.org"
@@ -202,6 +214,12 @@ PLANS = {
 }  # fmt: skip
 # Copies of a plan not opened yet (meeting, version, recipient before the @); the others were
 # opened the day after they were sent.
+# The trainings each school's first and second SECA completed (the new-SECA curriculum last
+# school year; this year's de-escalation, imported by the district): seca@ is overdue.
+DEMO_TRAININGS = [
+    ("de-escalation-practices", "iep-procedures", "personal-care"),
+    ("de-escalation-practices", "iep-procedures", "annual-de-escalation"),
+]
 UNOPENED = {
     ((0, 0, "reeval"), 1, "seca"), ((0, 2, "amendment"), 2, "seca"), ((0, 7, "reeval"), 1, "parent"),
     ((0, 5, "reeval"), 1, "seca2"), ((2, 1, "annual"), 1, "m.flores"), ((2, 4, "reeval"), 1, "j.novak"),
@@ -337,6 +355,7 @@ class Demo:
         self.load_requests()
         self.load_contact_attempts()
         self.load_plans()
+        self.load_training()
         self.load_notifications()
         self.set_passwords()
 
@@ -590,6 +609,49 @@ class Demo:
             url = reverse("delivery_open", args=[delivery.pk])
             self.notification(recipient, "", at=sent, read=opened, message=message, url=url)
 
+    def load_training(self):
+        """The contract's trainings, completions recorded by the schools and imported by the
+        district (seca@ is overdue for this year's de-escalation), and this school year's
+        restraint and time-out policy, sent to every SECA, opened by some."""
+        trainings = {}
+        for code, name, recurrence, due_on in CONTRACT_TRAININGS:
+            values = dict(name=name, recurrence=recurrence, due_on=due_on)
+            trainings[code] = self.upsert(Training.objects, {"code": code}, **values)
+        admin = self.staff[None, "district_admin"][0]
+        this_year = max(school_year_start(self.year), self.today - timedelta(days=12))
+        for s, school in enumerate(self.schools):
+            principal = self.staff[s, "principal"][0]
+            for n, seca in enumerate(self.staff[s, "seca"]):
+                done = DEMO_TRAININGS[n]
+                for code in done:
+                    imported = code == "annual-de-escalation"
+                    self.upsert(
+                        seca.training_completions, {"training": trainings[code]},
+                        completed_on=this_year if imported else date(self.year - 1, 8, 20),
+                        recorded_by=admin if imported else principal, school=None if imported else school,
+                        source=TrainingCompletion.Source.IMPORT if imported else TrainingCompletion.Source.SCHOOL,
+                    )  # fmt: skip
+                seca.training_completions.exclude(training__code__in=done).delete()
+        sent = self.at(self.day(-20), "07:00")
+        content = text_pdf([
+            f"Restraint and time-out policy, school year {self.year}-{(self.year + 1) % 100:02d}",
+            "A sample policy of the iepcoord demo district.",
+        ])  # fmt: skip
+        name = self.stored(f"policies/demo/policy-{self.year}.pdf", content)
+        policy = self.upsert(
+            RestraintPolicy.objects, {"school_year": self.year},
+            title=f"Restraint and time-out policy {self.year}-{(self.year + 1) % 100:02d}",
+            file=name, sha256=hashlib.sha256(content).hexdigest(), uploaded_by=admin,
+            created_at=sent - timedelta(minutes=5),
+        )  # fmt: skip
+        for s, _school in enumerate(self.schools):
+            for n, seca in enumerate(self.staff[s, "seca"]):
+                opened = self.at(self.day(-19), "16:00") if (s + n) % 2 else None
+                self.upsert(
+                    PolicyCopy.objects, {"policy": policy, "seca": seca},
+                    sent_at=sent, acknowledged_at=opened,
+                )  # fmt: skip
+
     def stored(self, name, content):
         """The file under `name` in the default storage, written only when missing or
         different (a later day's dates): a second run reuses it, never duplicates it."""
@@ -691,13 +753,17 @@ def pdf_text(line):
 def plan_pdf(meeting, version):
     """A one-page PDF standing for the plan: the same bytes for the same meeting and day."""
     student, day = meeting.student, timezone.localdate(meeting.starts_at)
-    lines = [
+    return text_pdf([
         "Individualized Education Program (IEP)",
         f"{student.full_name}, grade {student.grade}, {meeting.school.name}",
         f"{meeting.get_kind_display()} meeting held {day:%B} {day.day}, {day.year}",
         f"Version {version}" + (": corrected" if version > 1 else ""),
         "A sample plan of the iepcoord demo district: not a real student's record.",
-    ]
+    ])  # fmt: skip
+
+
+def text_pdf(lines):
+    """A one-page PDF of these lines: the same bytes for the same lines."""
     writer = PdfWriter()
     page = writer.add_blank_page(width=612, height=792)  # US Letter
     font = {"/Type": "/Font", "/Subtype": "/Type1", "/BaseFont": "/Helvetica", "/Encoding": "/WinAnsiEncoding"}  # fmt: skip

@@ -1,4 +1,4 @@
-"""Refuse a plan PDF that carries active content.
+"""Refuse a PDF that carries active content: a plan, the restraint and time-out policy.
 
 A finalized plan goes from the case manager to the parents and to classroom assistants,
 who open it on home and school computers in whatever PDF viewer they have. Besides its
@@ -13,11 +13,16 @@ The check reads the objects pypdf parsed, not the raw bytes: a name may be spell
 streams, both of which a byte scan misses.
 """
 
+import hashlib
+
+from django.conf import settings
 from django.utils.translation import gettext as _
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
-from staff.services import DomainError
+from .services import DomainError
+
+PDF_SIGNATURE = b"%PDF-"
 
 # A plan of a few dozen pages has a few thousand objects; a file built to make the walk
 # slow is refused, never accepted unchecked.
@@ -115,3 +120,46 @@ def refuse_active_content(reader: PdfReader) -> None:
             ),
             field="file",
         )
+
+
+def pdf_checked(upload, *, not_pdf: str) -> str:
+    """The upload's sha256 once its content proves it a readable PDF of at most
+    PLAN_MAX_BYTES without active content; `not_pdf` says what to upload instead. The name
+    and the browser's content type prove nothing."""
+    limit = settings.PLAN_MAX_BYTES
+    too_large = DomainError(
+        _("The file is larger than %(mb)s MB.") % {"mb": round(limit / (1024 * 1024), 1)},
+        field="file",
+    )
+    if upload.size is None or upload.size > limit:
+        raise too_large
+    refused = DomainError(not_pdf, field="file")
+    upload.seek(0)
+    if upload.read(len(PDF_SIGNATURE)) != PDF_SIGNATURE:
+        raise refused
+    upload.seek(0)
+    try:
+        reader = PdfReader(upload)
+        if reader.is_encrypted:
+            raise DomainError(
+                _("This PDF is password-protected: upload a copy everyone can open."),
+                field="file",
+            )
+        pages = len(reader.pages)
+        # Scripts, launch actions and attached files would reach its readers' computers.
+        refuse_active_content(reader)
+    except DomainError:
+        raise
+    except Exception:  # pypdf raises many kinds of errors on a damaged file
+        raise refused from None
+    if pages == 0:
+        raise refused
+    digest, size = hashlib.sha256(), 0
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise too_large
+    upload.seek(0)
+    return digest.hexdigest()
