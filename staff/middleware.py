@@ -8,7 +8,8 @@ from django.utils import translation
 class PreferredLanguageMiddleware:
     """Speak to a signed-in person in their preferred language (User.preferred_language; a
     parent's is copied from the school's guardian record when they accept the invitation),
-    unless they picked another with the language switcher.
+    unless they picked another with the language switcher on this browser (signed in, the
+    switcher saves their choice as their preference too: staff/views.py set_language).
 
     LocaleMiddleware, earlier in MIDDLEWARE, has already activated the language of the
     switcher's cookie or else the browser's Accept-Language. This one comes after

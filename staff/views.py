@@ -1,15 +1,34 @@
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 
 from .access import Right, school_for, schools, standing_of, student_for
 from .audit import audit_record
 from .forms import DesignationForm
-from .models import Designation
+from .models import Designation, User
 from .selectors import school_access_list, student_access_log
 from .services import DomainError, designation_add, designation_remove, designee_candidates
+
+
+# Public, so a signed-out parent can read the sign-in page in Spanish.
+@login_not_required
+@require_POST
+def set_language(request):
+    """The language switch: this browser's pages (Django's cookie), and for a signed-in
+    person their preference too, which their emails and notices follow."""
+    response = django_set_language(request)
+    language = request.POST.get("language")
+    user = request.user
+    if user.is_authenticated and language in dict(settings.LANGUAGES):
+        User.objects.filter(pk=user.pk).exclude(preferred_language=language).update(
+            preferred_language=language
+        )
+    return response
 
 
 def designees(request, school_pk):

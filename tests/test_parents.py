@@ -374,6 +374,9 @@ def test_the_language_switcher_overrides_the_preference(client, spanish_parent, 
     assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
     page = client.get(url).content.decode()
     assert "How to reach the school" in page and 'value="es"' in page
+    # Their choice is their preference: the emails and notices follow it.
+    spanish_parent.refresh_from_db()
+    assert spanish_parent.preferred_language == "en"
 
 
 def test_an_english_parent_with_a_spanish_browser_still_reads_english(client, parent, student):
