@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_invites, views_roster
+from . import views, views_aides, views_invites, views_roster
 
 urlpatterns = [
     path("schools/<int:school_pk>/designees/", views.designees, name="designees"),
@@ -47,4 +47,11 @@ urlpatterns += [
         views_roster.roster_invite_families,
         name="roster_invite_families",
     ),
+]
+
+# The aide support an IEP requires, and the students left without it.
+urlpatterns += [
+    path("students/<int:pk>/aide-support/", views_aides.aide_support_edit, name="aide_support_edit"),
+    path("schools/<int:pk>/unstaffed/", views_aides.unstaffed_students, name="unstaffed_students"),
+    path("unstaffed/", views_aides.unstaffed_district, name="unstaffed_district"),
 ]

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from meetings import selectors, worklists
+from meetings.queue import stay_requests_to_decide
 
 
 def home(request):
@@ -18,6 +19,7 @@ def home(request):
     if sections.approver:
         context["approver"] = selectors.pending_requests_for_approver(approver=user, now=now)
         context["decided"] = worklists.decided_requests(user=user, now=now)
+        context["stay_pending"] = stay_requests_to_decide(approver=user, limit=5)
     if sections.case_manager:
         context["caseload"] = selectors.caseload_for_case_manager(case_manager=user, now=now)
         context["case_manager_meetings"] = selectors.meetings_for_case_manager(
