@@ -333,6 +333,7 @@ CELERY_BEAT_SCHEDULE = {
     for task in [
         "meetings.tasks.reminders.reminders_sweep",
         "staff.tasks.emails_requeue",
+        "staff.tasks.unstaffed_refresh",
     ]
 }
 

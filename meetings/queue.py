@@ -173,7 +173,11 @@ def stay_requests_to_decide(*, approver: User, status=StayRequest.Status.PENDING
         )
         .select_related("student__school", "seca", "decided_by")
         .order_by(
-            *(("created_at", "pk") if status == StayRequest.Status.PENDING else ("school_year", "student__last_name", "student__first_name", "pk"))  # fmt: skip
+            *(
+                ("created_at", "pk")
+                if status == StayRequest.Status.PENDING
+                else ("school_year", "student__last_name", "student__first_name", "pk")
+            )  # fmt: skip
         )
     )
     return list(stays[:limit] if limit else stays)

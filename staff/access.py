@@ -57,7 +57,8 @@ class Right(enum.StrEnum):
     # Who looked at the record (34 CFR 300.614).
     VIEW_ACCESS_LOG = "view_access_log"
     # Ask to stay with the student (contract): a SECA assigned to them this school year,
-    # even when that assignment has ended (a reassignment was announced).
+    # even when that assignment has ended (a reassignment was announced), while the SECA
+    # works at the student's school (a student who moved is the new school's to staff).
     ASK_TO_STAY = "ask_to_stay"
 
 
@@ -116,7 +117,8 @@ class Standing:
     roles: frozenset = frozenset()  # (kind, school id)
     designated_at: frozenset = frozenset()  # school ids, as named by the principal
     seca_of: frozenset = frozenset()  # student ids: this year's SECA assignments
-    seca_this_year: frozenset = frozenset()  # student ids: the same, ended ones too
+    # student ids: the same, ended ones too, of students at a school where they are a SECA
+    seca_this_year: frozenset = frozenset()
     guardian_of: frozenset = frozenset()  # student ids
 
     def schools_with(self, *kinds) -> frozenset:
@@ -211,7 +213,7 @@ class Source(enum.Enum):
     CASELOAD = "the student's case manager"
     DESIGNEE = "the principal's designee at the student's school"
     SECA_ASSIGNMENT = "this year's SECA assignment to the student"
-    SECA_THIS_YEAR = "a SECA assignment to the student this school year, ended or not"
+    SECA_THIS_YEAR = "a SECA assignment this school year, ended or not, at the student's school"
     GUARDIAN = "a guardian of the student"
 
 
@@ -268,7 +270,8 @@ class Rule:
                 kind=Assignment.Kind.SECA,
                 school_year=current_school_year(),
             )
-            return Q(Exists(assigned))
+            there = roles.filter(school_id=student.school_id, kind=Role.Kind.SECA)
+            return Q(Exists(assigned)) & Q(Exists(there))
         return Q(Exists(Guardian.objects.filter(user=OuterRef("pk"), student=student)))
 
 
@@ -323,7 +326,10 @@ def _read_standing(user: User) -> Standing:
         .values_list(Value("seca", output_field=text), Value("", output_field=text), "student_id")
     )
     this_year = Assignment.objects.filter(
-        staff=user, kind=Assignment.Kind.SECA, school_year=current_school_year()
+        staff=user,
+        kind=Assignment.Kind.SECA,
+        school_year=current_school_year(),
+        student__school__in=Role.objects.filter(user=user, kind=Role.Kind.SECA).values("school"),
     ).values_list(Value("seca_year", output_field=text), Value("", output_field=text), "student_id")
     children = (
         Guardian.objects.filter(user=user)

@@ -183,8 +183,10 @@ def students_unstaffed_refresh(*, student_ids=None, today: datetime.date | None 
     students changed. Called inside the transactions that end or make assignments, and by
     the daily sweep (an assignment may be given an end date to come)."""
     today = today or timezone.localdate()
-    students = Student.objects.all() if student_ids is None else Student.objects.filter(
-        pk__in=list(student_ids)
+    students = (
+        Student.objects.all()
+        if student_ids is None
+        else Student.objects.filter(pk__in=list(student_ids))
     )
     seca = Assignment.objects.filter(student=OuterRef("pk"), kind=Assignment.Kind.SECA)
     staffed = Exists(seca.current(today))
@@ -197,13 +199,12 @@ def students_unstaffed_refresh(*, student_ids=None, today: datetime.date | None 
     )
     needs = Q(aide_support__in=AIDE_REQUIRED, inactive_since__isnull=True)
     now = timezone.now()
-    changed = (
-        students.filter(needs, ~staffed, unstaffed_since__isnull=True)
-        .update(unstaffed_since=Coalesce(Subquery(last_end), today), updated_at=now)
+    changed = students.filter(needs, ~staffed, unstaffed_since__isnull=True).update(
+        unstaffed_since=Coalesce(Subquery(last_end), today), updated_at=now
     )
-    changed += students.filter(
-        ~needs | Q(staffed), unstaffed_since__isnull=False
-    ).update(unstaffed_since=None, updated_at=now)
+    changed += students.filter(~needs | Q(staffed), unstaffed_since__isnull=False).update(
+        unstaffed_since=None, updated_at=now
+    )
     return changed
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from iepcoord.celery import email_task_options
 
-from . import invites, outbox
+from . import invites, outbox, services
 from .roster import jobs as roster_jobs
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,12 @@ def emails_requeue() -> int:
     if requeued:
         logger.warning("Emails queued again: %d", requeued)
     return requeued
+
+
+@shared_task
+def unstaffed_refresh() -> int:
+    """An assignment given an end date to come ends with no service called that day."""
+    return services.students_unstaffed_refresh()
 
 
 # A district's export takes minutes: its own time limit, below the visibility timeout.

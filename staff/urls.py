@@ -51,7 +51,9 @@ urlpatterns += [
 
 # The aide support an IEP requires, and the students left without it.
 urlpatterns += [
-    path("students/<int:pk>/aide-support/", views_aides.aide_support_edit, name="aide_support_edit"),
+    path(
+        "students/<int:pk>/aide-support/", views_aides.aide_support_edit, name="aide_support_edit"
+    ),
     path("schools/<int:pk>/unstaffed/", views_aides.unstaffed_students, name="unstaffed_students"),
     path("unstaffed/", views_aides.unstaffed_district, name="unstaffed_district"),
 ]

@@ -11,6 +11,7 @@ from staff.models import (
     Role,
     ScheduleBlock,
     School,
+    StayRequest,
     Student,
     User,
     current_school_year,
@@ -154,3 +155,17 @@ class SecaFeedbackFactory(factory.django.DjangoModelFactory):
     meeting = factory.SubFactory(MeetingFactory)
     seca = factory.SubFactory(UserFactory)
     strengths = "Loves puzzles; follows a picture schedule."
+
+
+class StayRequestFactory(factory.django.DjangoModelFactory):
+    """A SECA's pending request to stay with a student next year (with its assignment)."""
+
+    class Meta:
+        model = StayRequest
+
+    student = factory.SubFactory(StudentFactory)
+    seca = factory.SubFactory(UserFactory)
+    school = factory.SelfAttribute("student.school")
+    occasion = StayRequest.Occasion.NEXT_YEAR
+    school_year = factory.LazyFunction(lambda: current_school_year() + 1)
+    note = "I know what works for this student."

@@ -38,9 +38,14 @@ def stay_request_list(request):
 
 
 def stay_request_create(request, pk):
-    student = staff_access.students(request.user, Right.ASK_TO_STAY).filter(pk=pk).first()
-    if student is None:
-        raise Http404
+    student = staff_access.fetch_or_refuse(
+        request.user,
+        staff_access.students(request.user, Right.ASK_TO_STAY).select_related("school"),
+        pk,
+        allowed=lambda student: True,
+        action=f"student.{Right.ASK_TO_STAY}",
+        student_of=lambda student: student,
+    )
     form = StayRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -577,9 +577,7 @@ class Demo:
                     approver, "stay_submitted", request=stay, at=stay.created_at, read=bool(decider)
                 )
             if decider:
-                self.notification(
-                    seca, f"stay_{status}", request=stay, at=decided, read=days > 8
-                )
+                self.notification(seca, f"stay_{status}", request=stay, at=decided, read=days > 8)
         StayRequest.objects.filter(school__in=self.schools).exclude(pk__in=kept).delete()
 
     def load_contact_attempts(self):
