@@ -98,6 +98,7 @@ def aide_support_edit(request, pk):
         {
             "student": student,
             "form": form,
+            "has_caseload": bool(standing_of(request.user).case_manager_at),
             "lists_unstaffed": schools(request.user, right="unstaffed")
             .filter(pk=student.school_id)
             .exists(),

@@ -170,3 +170,13 @@ def test_the_daily_sweep_sees_an_assignment_that_ended_on_its_date(student, seca
         call_command("run_sweeps", "--once", stdout=io.StringIO(), stderr=io.StringIO())
     student.refresh_from_db()
     assert student.unstaffed_since == ends
+
+
+def test_the_principal_edits_the_support_from_the_list_and_links_back(client, principal, student):
+    Student.objects.filter(pk=student.pk).update(
+        aide_support=ONE_TO_ONE, unstaffed_since=timezone.localdate()
+    )
+    client.force_login(principal)
+    page = client.get(reverse("aide_support_edit", args=[student.pk])).content.decode()
+    assert reverse("unstaffed_students", args=[student.school_id]) in page
+    assert reverse("caseload") not in page  # a principal without a caseload
