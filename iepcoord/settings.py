@@ -341,6 +341,7 @@ CELERY_BEAT_SCHEDULE = {
         "staff.tasks.emails_requeue",
         "staff.tasks.training_reminders_sweep",
         "staff.tasks.policy_copies_sweep",
+        "staff.tasks.unstaffed_refresh",
     ]
 }
 

@@ -373,6 +373,86 @@ def parent_wish(user, meeting: Meeting, request, params) -> Letter:
 
 # Notification events: what each says, built for its reader when it is created (the
 # in-app text: the subject) and again when its email goes.
+# --- Requests to stay with a student (no meeting: `request` is a staff.models.StayRequest) ----
+
+
+def _stay_facts(stay) -> list[tuple[str, str]]:
+    facts = [
+        (_("Student"), stay.student.full_name),
+        (_("School year"), stay.year_label),
+        (_("Why now"), stay.get_occasion_display()),
+    ]
+    if stay.decided_by:
+        facts.append((_("Decided by"), stay.decided_by.full_name))
+    if stay.status == stay.Status.DENIED:
+        facts.append((_("Reason"), stay.get_deny_reason_display()))
+    if stay.decision_note:
+        facts.append((_("Note"), stay.decision_note))
+    return facts
+
+
+def stay_submitted(user, meeting, stay, params) -> Letter:
+    names = {"seca": stay.seca.full_name, "student": short_name(stay.student)}
+    paragraphs = [
+        _("%(seca)s, a SECA who supports %(student)s this year, asks to stay with them in %(year)s. The principal or a designee decides.") % {
+            "seca": stay.seca.full_name,
+            "student": stay.student.full_name,
+            "year": stay.year_label,
+        },
+    ]  # fmt: skip
+    if stay.note:
+        paragraphs.append(_("Their note: “%(note)s”") % {"note": stay.note})
+    return Letter(
+        subject=_("%(seca)s asks to stay with %(student)s") % names,
+        greeting=greeting(user.get_short_name()),
+        paragraphs=paragraphs,
+        facts=_stay_facts(stay),
+        action=(_("Decide the request"), reverse("stay_request_decide", args=[stay.pk])),
+        reason=_("You receive this email because you decide SECA requests at %(school)s.")
+        % {"school": stay.student.school.name},
+        school=stay.student.school,
+    )
+
+
+def _stay_outcome(user, stay, subject, paragraph) -> Letter:
+    return Letter(
+        subject=subject % {"student": short_name(stay.student)},
+        greeting=greeting(user.get_short_name()),
+        paragraphs=[
+            paragraph
+            % {
+                "who": stay.decided_by.full_name,
+                "student": stay.student.full_name,
+                "year": stay.year_label,
+            }
+        ],
+        facts=_stay_facts(stay),
+        action=(_("Open your requests to stay"), reverse("stay_request_list")),
+        reason=_("You receive this email because you asked to stay with this student."),
+        school=stay.student.school,
+    )
+
+
+def stay_approved(user, meeting, stay, params) -> Letter:
+    return _stay_outcome(
+        user,
+        stay,
+        _("Approved: your request to stay with %(student)s"),
+        _("%(who)s approved your request to stay with %(student)s in %(year)s: it is honored when that year's assignments are made."),
+    )  # fmt: skip
+
+
+def stay_denied(user, meeting, stay, params) -> Letter:
+    return _stay_outcome(
+        user,
+        stay,
+        _("Denied: your request to stay with %(student)s"),
+        _("%(who)s denied your request to stay with %(student)s in %(year)s."),
+    )
+
+
+STAY_EVENTS = frozenset({"stay_submitted", "stay_approved", "stay_denied"})
+
 EVENTS = {
     "request_submitted": request_submitted,
     "request_approved": request_approved,
@@ -386,4 +466,7 @@ EVENTS = {
     "meeting_cancelled": meeting_cancelled,
     "parent_answered": parent_answered,
     "parent_wish": parent_wish,
+    "stay_submitted": stay_submitted,
+    "stay_approved": stay_approved,
+    "stay_denied": stay_denied,
 }

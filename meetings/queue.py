@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from staff.models import Role, ScheduleBlock, School, User, current_school_year
+from staff.access import Right, standing_of
+from staff.models import Role, ScheduleBlock, School, StayRequest, User, current_school_year
 
 from . import access
 from .models import AttendanceRequest, Invitation, Meeting, ParentWish
@@ -158,3 +159,25 @@ def decision_context(requests) -> list[QueueItem]:
             )
         )
     return items
+
+
+def stay_requests_to_decide(*, approver: User, status=StayRequest.Status.PENDING, limit=None):
+    """Requests to stay with a student of the schools this person decides for, in
+    `status`, for this school year or a later one: pending ones oldest first, decided
+    ones (approved: to honor when making assignments) by student. One query."""
+    stays = (
+        StayRequest.objects.filter(
+            standing_of(approver).filter_for(Right.DECIDE, prefix="student__"),
+            status=status,
+            school_year__gte=current_school_year(),
+        )
+        .select_related("student__school", "seca", "decided_by")
+        .order_by(
+            *(
+                ("created_at", "pk")
+                if status == StayRequest.Status.PENDING
+                else ("school_year", "student__last_name", "student__first_name", "pk")
+            )  # fmt: skip
+        )
+    )
+    return list(stays[:limit] if limit else stays)

@@ -23,6 +23,11 @@ notices_on_time   meetings whose first notice was issued at least NOTICE_PERIOD_
 reviews_overdue   students of the school now with an IEP whose annual review or
                   re-evaluation due date has passed with no meeting of that kind held since
                   a year (three for a re-evaluation) before it: scheduled is not held
+stay_requests     SECAs' requests to stay with a student asked in the period (for the
+                  school of the student then); stay_approved, stay_denied: in that state now
+unstaffed_students
+                  students of the school now whose IEP requires a shared or 1:1 aide and who
+                  have no SECA assigned (Student.unstaffed_since)
 """
 
 import dataclasses
@@ -35,7 +40,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from staff.models import School, Student
+from staff.models import School, StayRequest, Student
 
 from .models import (
     AttendanceRequest,
@@ -69,6 +74,10 @@ COLUMNS = [
     "notices_on_time",
     "notices_late",
     "reviews_overdue",
+    "stay_requests",
+    "stay_approved",
+    "stay_denied",
+    "unstaffed_students",
 ]
 # Shown in HTML too: the denials by reason.
 DENIED_BY = [f"denied_{reason}" for reason in Reason.values]
@@ -277,9 +286,30 @@ def _review_counts(schools, today) -> dict[int, dict]:
     return _by_school(students, "school", reviews_overdue=Count("pk"))
 
 
+def _stay_counts(period, schools) -> dict[int, dict]:
+    start, end = period.bounds()
+    stays = StayRequest.objects.filter(created_at__gte=start, created_at__lt=end)
+    if schools is not None:
+        stays = stays.filter(school__in=schools)
+    return _by_school(
+        stays,
+        "school",
+        stay_requests=Count("pk"),
+        stay_approved=Count("pk", filter=Q(status=StayRequest.Status.APPROVED)),
+        stay_denied=Count("pk", filter=Q(status=StayRequest.Status.DENIED)),
+    )
+
+
+def _unstaffed_counts(schools) -> dict[int, dict]:
+    students = Student.objects.filter(unstaffed_since__isnull=False)
+    if schools is not None:
+        students = students.filter(school__in=schools)
+    return _by_school(students, "school", unstaffed_students=Count("pk"))
+
+
 def measures(*, period: Period, schools=None, today=None) -> tuple[list[Measures], Measures]:
-    """Each school's row (every school, or `schools`), alphabetical, and the total. Seven
-    queries whatever the number of schools (six when `schools` are School objects)."""
+    """Each school's row (every school, or `schools`), alphabetical, and the total. Nine
+    queries whatever the number of schools (eight when `schools` are School objects)."""
     today = today or timezone.localdate()
     if schools is None:
         school_list = list(School.objects.order_by("name"))
@@ -293,6 +323,8 @@ def measures(*, period: Period, schools=None, today=None) -> tuple[list[Measures
         _copy_counts(period, schools),
         _notice_counts(period, schools),
         _review_counts(schools, today),
+        _stay_counts(period, schools),
+        _unstaffed_counts(schools),
     ]
     medians = _median_hours(period, schools)
     rows = []

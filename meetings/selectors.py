@@ -170,6 +170,7 @@ def my_schools(*, user: User) -> list[School]:
         school.is_principal = school.pk in standing.principal_of
         school.is_leader = school.pk in standing.leader_of
         school.reports = school.pk in standing.approver_at
+        school.unstaffed = school.pk in standing.approver_at
         school.invites = school.pk in inviting
     return schools
 

@@ -6,6 +6,7 @@ from .views import parents as parent_views
 from .views import plans as plan_views
 from .views import reports as report_views
 from .views import scheduling as scheduling_views
+from .views import stay as stay_views
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -70,4 +71,12 @@ urlpatterns += [
     path("reports/district/", report_views.district_report, name="reports_district"),
     path("reports/district.csv", report_views.district_csv, name="reports_district_csv"),
     path("reports/schools/<int:pk>/", report_views.school_report, name="reports_school"),
+]
+
+# Contract: a SECA asks to stay with a student; the principal or a designee decides.
+urlpatterns += [
+    path("stay/", stay_views.stay_request_list, name="stay_request_list"),
+    path("stay/students/<int:pk>/", stay_views.stay_request_create, name="stay_request_create"),
+    path("stay/<int:pk>/withdraw/", stay_views.stay_request_withdraw, name="stay_request_withdraw"),
+    path("stay/<int:pk>/decide/", stay_views.stay_request_decide, name="stay_request_decide"),
 ]

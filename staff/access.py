@@ -34,8 +34,10 @@ from .models import (
     Role,
     RosterImport,
     School,
+    StayRequest,
     Student,
     User,
+    current_school_year,
 )
 
 
@@ -55,6 +57,10 @@ class Right(enum.StrEnum):
     GUARDIAN = "guardian"
     # Who looked at the record (34 CFR 300.614).
     VIEW_ACCESS_LOG = "view_access_log"
+    # Ask to stay with the student (contract): a SECA assigned to them this school year,
+    # even when that assignment has ended (a reassignment was announced), while the SECA
+    # works at the student's school (a student who moved is the new school's to staff).
+    ASK_TO_STAY = "ask_to_stay"
 
 
 ALL = frozenset(Right)
@@ -112,6 +118,8 @@ class Standing:
     roles: frozenset = frozenset()  # (kind, school id)
     designated_at: frozenset = frozenset()  # school ids, as named by the principal
     seca_of: frozenset = frozenset()  # student ids: this year's SECA assignments
+    # student ids: the same, ended ones too, of students at a school where they are a SECA
+    seca_this_year: frozenset = frozenset()
     guardian_of: frozenset = frozenset()  # student ids
 
     def schools_with(self, *kinds) -> frozenset:
@@ -206,6 +214,7 @@ class Source(enum.Enum):
     CASELOAD = "the student's case manager"
     DESIGNEE = "the principal's designee at the student's school"
     SECA_ASSIGNMENT = "this year's SECA assignment to the student"
+    SECA_THIS_YEAR = "a SECA assignment this school year, ended or not, at the student's school"
     GUARDIAN = "a guardian of the student"
 
 
@@ -231,6 +240,8 @@ class Rule:
             return Grant(self.rights, schools=standing.designated_at & eligible)
         if self.source is Source.SECA_ASSIGNMENT:
             return Grant(self.rights, students=standing.seca_of)
+        if self.source is Source.SECA_THIS_YEAR:
+            return Grant(self.rights, students=standing.seca_this_year)
         return Grant(self.rights, students=standing.guardian_of)
 
     def holders(self, student: Student) -> Q:
@@ -253,6 +264,15 @@ class Rule:
                 staff=OuterRef("pk"), student=student, kind=Assignment.Kind.SECA
             )
             return Q(Exists(assigned))
+        if self.source is Source.SECA_THIS_YEAR:
+            assigned = Assignment.objects.filter(
+                staff=OuterRef("pk"),
+                student=student,
+                kind=Assignment.Kind.SECA,
+                school_year=current_school_year(),
+            )
+            there = roles.filter(school_id=student.school_id, kind=Role.Kind.SECA)
+            return Q(Exists(assigned)) & Q(Exists(there))
         return Q(Exists(Guardian.objects.filter(user=OuterRef("pk"), student=student)))
 
 
@@ -273,6 +293,7 @@ RULES = [
     # Contract: "the principal or a designee" decides SECA requests.
     Rule(_rights(Right.DECIDE), Source.DESIGNEE),
     Rule(_rights(Right.VIEW, Right.SUPPORT), Source.SECA_ASSIGNMENT),
+    Rule(_rights(Right.ASK_TO_STAY), Source.SECA_THIS_YEAR),
     Rule(_rights(Right.VIEW, Right.GUARDIAN, Right.VIEW_ACCESS_LOG), Source.GUARDIAN),
 ]
 
@@ -291,8 +312,8 @@ NOBODY = Standing()
 
 
 def _read_standing(user: User) -> Standing:
-    """Roles, designations, this year's SECA assignments and guardianships: one query (a
-    UNION ALL of four small index reads)."""
+    """Roles, designations, this year's SECA assignments (current, and all) and
+    guardianships: one query (a UNION ALL of five small index reads)."""
     text = CharField()
     roles = Role.objects.filter(user=user).values_list(
         Value("role", output_field=text), "kind", "school_id"
@@ -305,6 +326,12 @@ def _read_standing(user: User) -> Standing:
         .filter(staff=user, kind=Assignment.Kind.SECA)
         .values_list(Value("seca", output_field=text), Value("", output_field=text), "student_id")
     )
+    this_year = Assignment.objects.filter(
+        staff=user,
+        kind=Assignment.Kind.SECA,
+        school_year=current_school_year(),
+        student__school__in=Role.objects.filter(user=user, kind=Role.Kind.SECA).values("school"),
+    ).values_list(Value("seca_year", output_field=text), Value("", output_field=text), "student_id")
     children = (
         Guardian.objects.filter(user=user)
         .order_by()
@@ -312,8 +339,16 @@ def _read_standing(user: User) -> Standing:
             Value("guardian", output_field=text), Value("", output_field=text), "student_id"
         )
     )
-    rows = list(roles.order_by().union(designations, assignments, children, all=True))
-    by_source: dict[str, set] = {"role": set(), "designee": set(), "seca": set(), "guardian": set()}
+    rows = list(
+        roles.order_by().union(designations, assignments, this_year.order_by(), children, all=True)
+    )
+    by_source: dict[str, set] = {
+        "role": set(),
+        "designee": set(),
+        "seca": set(),
+        "seca_year": set(),
+        "guardian": set(),
+    }
     for source, kind, key in rows:
         by_source[source].add((kind, key) if source == "role" else key)
     return Standing(
@@ -322,6 +357,7 @@ def _read_standing(user: User) -> Standing:
         roles=frozenset(by_source["role"]),
         designated_at=frozenset(by_source["designee"]),
         seca_of=frozenset(by_source["seca"]),
+        seca_this_year=frozenset(by_source["seca_year"]),
         guardian_of=frozenset(by_source["guardian"]),
     )
 
@@ -362,12 +398,14 @@ def schools(user, *, right: str = "view"):
     """Schools as a subject: "view" (staff and district administrators), "name_designees"
     (the principal), "view_access_list" (the school's leaders, district administrators),
     "report" (the school's report: its principal and designees, and those who read the
-    district's), "invite_families" (the principal and the case managers, district
-    administrators: who has not accepted the invitation yet, letters, sending again),
-    "training" (who at the school is due or overdue for training, and has not acknowledged
-    the restraint policy: the principal and designees, district administrators),
-    "record_training" (recording a SECA's completed training: the principal and designees,
-    for SECAs of their school; contract: the school keeps its SECAs' training)."""
+    district's), "unstaffed" (its students whose aide support has no SECA: the principal
+    and designees, district administrators), "invite_families" (the principal and the case
+    managers, district administrators: who has not accepted the invitation yet, letters,
+    sending again), "training" (who at the school is due or overdue for training, and has
+    not acknowledged the restraint policy: the principal and designees, district
+    administrators), "record_training" (recording a SECA's completed training: the
+    principal and designees, for SECAs of their school; contract: the school keeps its
+    SECAs' training)."""
     standing = standing_of(user)
     if right == "name_designees":
         ids = standing.principal_of
@@ -381,6 +419,12 @@ def schools(user, *, right: str = "view"):
         ids = standing.principal_of | standing.case_manager_at
     elif right == "report":
         if standing.reads_district_reports:
+            return School.objects.all()
+        ids = standing.approver_at
+    elif right == "unstaffed":
+        # The students whose required aide support has no SECA: the school's principal and
+        # designees, and the district administrators.
+        if standing.district_admin:
             return School.objects.all()
         ids = standing.approver_at
     elif right == "view_access_list":
@@ -472,6 +516,38 @@ def student_for(user, pk, right: Right = Right.VIEW, *, queryset=None) -> Studen
         allowed=lambda student: right in standing.rights_on(student),
         action=f"student.{right}",
         student_of=lambda student: student,
+    )
+
+
+def stay_requests(user):
+    """The stay requests this person may see: their own, and those of the students they
+    decide for (the principal and designees of the student's current school)."""
+    standing = standing_of(user)
+    if standing.user_id is None:
+        return StayRequest.objects.none()
+    return StayRequest.objects.filter(
+        Q(seca_id=standing.user_id) | standing.filter_for(Right.DECIDE, prefix="student__")
+    )
+
+
+def stay_request_for(user, pk, action: str) -> StayRequest:
+    """A stay request to "withdraw" (the SECA who asked) or "decide" (an approver of the
+    student's school): another school's, or another SECA's, is a 404; a known one without
+    the right a 403, both recorded."""
+    standing = standing_of(user)
+
+    def allowed(stay):
+        if action == "withdraw":
+            return stay.seca_id == standing.user_id
+        return Right.DECIDE in standing.rights_on(stay.student)
+
+    return fetch_or_refuse(
+        user,
+        stay_requests(user).select_related("student__school", "seca", "decided_by", "school"),
+        pk,
+        allowed=allowed,
+        action=f"stay_request.{action}",
+        student_of=lambda stay: stay.student,
     )
 
 

@@ -29,6 +29,7 @@ from .models import (
     RosterImport,
     ScheduleBlock,
     School,
+    StayRequest,
     Student,
     Training,
     TrainingCompletion,
@@ -424,6 +425,17 @@ class AssignmentAdmin(AuditedAdmin, FastListAdmin):
         "student__district_student_id",
     ]
     autocomplete_fields = ["staff", "student"]
+    student_path = "student"
+    school_path = "student__school"
+
+
+@admin.register(StayRequest)
+class StayRequestAdmin(AuditedAdmin, FastListAdmin):
+    list_display = ["seca", "student", "school_year", "status", "decided_by"]
+    list_filter = ["status", "occasion", "school_year"]
+    list_select_related = ["seca", "student", "decided_by"]
+    search_fields = ["seca__email", "seca__full_name", "student__last_name"]
+    autocomplete_fields = ["seca", "student", "school", "decided_by"]
     student_path = "student"
     school_path = "student__school"
 

@@ -213,6 +213,9 @@ SCHOOL_STAFF_KINDS = (
 )
 
 
+MINUTES_PER_DAY = 24 * 60
+
+
 class StudentQuerySet(models.QuerySet):
     def with_ieps(self):
         return self.filter(plan_type=Student.PlanType.IEP)
@@ -270,6 +273,15 @@ class Student(TimeStamped):
     aide_support = models.CharField(
         max_length=10, choices=AideSupport.choices, default=AideSupport.NONE
     )
+    # How long the aide support lasts each school day, as the IEP says; None: not recorded.
+    aide_minutes_per_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The day the aide support the IEP requires (shared or 1:1) was last left without a
+    # current SECA assignment; None while staffed or not required. Stored, not derived from
+    # the last assignment's end: that end says nothing of a student never staffed, nor of
+    # support that became required later, and a stored day is one index read per school at
+    # district scale (student_unstaffed_idx). Kept by staff.services.students_unstaffed_refresh,
+    # which every service that ends or makes assignments calls, and the daily sweep.
+    unstaffed_since = models.DateField(null=True, blank=True)
     # The student's OneRoster sourcedId (staff/roster/).
     sourced_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     # The day the district's roster stopped listing the student with an IEP (they left the
@@ -287,6 +299,19 @@ class Student(TimeStamped):
             models.Index(fields=["case_manager", "annual_review_due"], name="student_caseload_idx"),
             models.Index(fields=["annual_review_due"], name="student_annual_due_idx"),
             models.Index(fields=["reevaluation_due"], name="student_reeval_due_idx"),
+            # The unstaffed lists and counts: a school's students whose support is unstaffed.
+            models.Index(
+                fields=["school", "unstaffed_since"],
+                condition=Q(unstaffed_since__isnull=False),
+                name="student_unstaffed_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(aide_minutes_per_day__isnull=True)
+                | Q(aide_minutes_per_day__gte=1, aide_minutes_per_day__lte=MINUTES_PER_DAY),
+                name="student_aide_minutes_in_a_day",
+            ),
         ]
 
     def __str__(self):
@@ -295,6 +320,14 @@ class Student(TimeStamped):
     @property
     def full_name(self):
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def requires_aide(self) -> bool:
+        return self.aide_support in AIDE_REQUIRED
+
+
+# Support that needs a SECA assigned: without one the IEP is not carried out.
+AIDE_REQUIRED = (Student.AideSupport.SHARED, Student.AideSupport.ONE_TO_ONE)
 
 
 class CurrentGuardianManager(models.Manager):
@@ -483,6 +516,92 @@ class ScheduleBlock(TimeStamped):
     @property
     def supports(self):
         return str(self.student) if self.student_id else self.group_name
+
+
+class StayRequest(TimeStamped):
+    """A SECA's request to stay with a student they support this year (contract: "SECAs can
+    request to stay with the student or classroom they were previously assigned to"), for
+    the next school year or when a reassignment is announced. The principal or a designee
+    of the student's current school decides, as for requests to attend; an approved one is
+    honored when that year's assignments are made (staff/roster/plan.py)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        DENIED = "denied", _("Denied")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    class Occasion(models.TextChoices):
+        NEXT_YEAR = "next_year", _("For the next school year")
+        REASSIGNMENT = "reassignment", _("A reassignment was announced")
+
+    class DenyReason(models.TextChoices):
+        STAFFING = "staffing", _("The school's staffing for that year does not allow it")
+        STUDENT_NEEDS = "student_needs", _("The student's IEP calls for another kind of support")
+        PARENT_ASKED = "parent_asked", _("The parent asked for another SECA")
+        OTHER = "other", _("Other")
+
+    OPEN_STATUSES = (Status.PENDING, Status.APPROVED)
+
+    seca = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stay_requests"
+    )
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="stay_requests")
+    # The student's school when asked: the school the reports count it for.
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="stay_requests")
+    occasion = models.CharField(max_length=12, choices=Occasion.choices)
+    # The school year the SECA asks to stay for (2026 for 2026-27).
+    school_year = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    note = models.TextField(blank=True)
+    # Bumped by every change: of two approvers acting at once exactly one wins.
+    version = models.PositiveIntegerField(default=0)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    deny_reason = models.CharField(max_length=16, choices=DenyReason.choices, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seca", "student", "school_year"],
+                condition=Q(status__in=["pending", "approved"]),
+                name="stay_request_one_open",
+            ),
+            # A denial carries its reason (as a denied request to attend does).
+            models.CheckConstraint(
+                condition=~Q(status="denied") | ~Q(deny_reason=""),
+                name="stay_request_denial_has_reason",
+            ),
+        ]
+        indexes = [
+            # The roster import's approved requests of a year; the reports' counts by school.
+            models.Index(fields=["school_year", "status"], name="stay_request_year_idx"),
+            models.Index(fields=["school", "created_at"], name="stay_request_school_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.seca} stays with {self.student} ({self.year_label}, {self.status})"
+
+    @property
+    def year_label(self) -> str:
+        """The school year as schools name it: "2026-27"."""
+        return f"{self.school_year}-{(self.school_year + 1) % 100:02d}"
+
+
+# The stay request's state machine: action -> {from status: to status}, the same shape as
+# meetings.models.REQUEST_TRANSITIONS. A decision may be changed while the year it is for
+# has not begun; each change is recorded.
+_Stay = StayRequest.Status
+STAY_TRANSITIONS = {
+    "submit": {None: _Stay.PENDING},
+    "withdraw": {_Stay.PENDING: _Stay.WITHDRAWN},
+    "approve": {_Stay.PENDING: _Stay.APPROVED, _Stay.DENIED: _Stay.APPROVED},
+    "deny": {_Stay.PENDING: _Stay.DENIED, _Stay.APPROVED: _Stay.DENIED},
+}
 
 
 class AuditEvent(models.Model):

@@ -1,12 +1,17 @@
 """State changes of the staff app. Each one is atomic and writes an audit event."""
 
+import datetime
+
 from django.db import transaction
+from django.db.models import Exists, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .access import standing_of
+from .access import Right, standing_of
 from .audit import audit_event, audit_record
 from .models import (
+    AIDE_REQUIRED,
     DESIGNEE_KINDS,
     Assignment,
     AuditEvent,
@@ -15,6 +20,7 @@ from .models import (
     School,
     Student,
     User,
+    current_school_year,
 )
 
 
@@ -164,5 +170,71 @@ def students_transfer(*, actor: User | None, moves: dict[int, int]) -> int:
             )
         Student.objects.bulk_update(students, ["school", "case_manager", "updated_at"])
         AuditEvent.objects.bulk_create(events)
+        students_unstaffed_refresh(student_ids=[s.pk for s in students], today=today)
         moved += len(students)
     return moved
+
+
+def students_unstaffed_refresh(*, student_ids=None, today: datetime.date | None = None) -> int:
+    """Keep Student.unstaffed_since true of `student_ids` (all students when None): set for
+    a student whose IEP requires a shared or 1:1 aide and who has no current SECA
+    assignment (to the day their last SECA assignment this year ended, or today), cleared
+    for the others. Two set-based updates, whatever the number of students; the number of
+    students changed. Called inside the transactions that end or make assignments, and by
+    the daily sweep (an assignment may be given an end date to come)."""
+    today = today or timezone.localdate()
+    students = (
+        Student.objects.all()
+        if student_ids is None
+        else Student.objects.filter(pk__in=list(student_ids))
+    )
+    seca = Assignment.objects.filter(student=OuterRef("pk"), kind=Assignment.Kind.SECA)
+    staffed = Exists(seca.current(today))
+    last_end = (
+        seca.filter(school_year=current_school_year(today), ended_on__lte=today)
+        .order_by()
+        .values("student")
+        .annotate(last=Max("ended_on"))
+        .values("last")
+    )
+    needs = Q(aide_support__in=AIDE_REQUIRED, inactive_since__isnull=True)
+    now = timezone.now()
+    changed = students.filter(needs, ~staffed, unstaffed_since__isnull=True).update(
+        unstaffed_since=Coalesce(Subquery(last_end), today), updated_at=now
+    )
+    changed += students.filter(~needs | Q(staffed), unstaffed_since__isnull=False).update(
+        unstaffed_since=None, updated_at=now
+    )
+    return changed
+
+
+@transaction.atomic
+def student_aide_support_update(
+    *, actor: User, student: Student, aide_support: str, aide_minutes_per_day: int | None
+) -> Student:
+    """The aide support the student's IEP requires, recorded by their case manager or
+    principal; whether it is staffed follows."""
+    student = Student.objects.select_for_update().select_related("school").get(pk=student.pk)
+    if Right.MANAGE not in standing_of(actor).rights_on(student):
+        raise DomainError(_("Only the student's case manager or the principal can do this."))
+    if aide_support == Student.AideSupport.NONE and aide_minutes_per_day:
+        raise DomainError(
+            _("A student without aide support has no aide minutes: leave the minutes empty."),
+            field="aide_minutes_per_day",
+        )
+    before = {"aide_support": student.aide_support, "minutes": student.aide_minutes_per_day}
+    student.aide_support = aide_support
+    student.aide_minutes_per_day = aide_minutes_per_day
+    student.save(update_fields=["aide_support", "aide_minutes_per_day", "updated_at"])
+    students_unstaffed_refresh(student_ids=[student.pk])
+    student.refresh_from_db(fields=["unstaffed_since"])
+    audit_record(
+        actor=actor,
+        action="student.aide_support_changed",
+        obj=student,
+        school=student.school,
+        student=student,
+        before=before,
+        after={"aide_support": aide_support, "minutes": aide_minutes_per_day},
+    )
+    return student

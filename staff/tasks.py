@@ -10,7 +10,7 @@ from django.conf import settings
 
 from iepcoord.celery import email_task_options
 
-from . import invites, outbox, policy, training
+from . import invites, outbox, policy, services, training
 from .roster import jobs as roster_jobs
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,12 @@ def training_reminders_sweep() -> int:
 @shared_task
 def policy_copies_sweep() -> int:
     return policy.policy_copies_sweep()
+
+
+@shared_task
+def unstaffed_refresh() -> int:
+    """An assignment given an end date to come ends with no service called that day."""
+    return services.students_unstaffed_refresh()
 
 
 # A district's export takes minutes: its own time limit, below the visibility timeout,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_invites, views_roster, views_training
+from . import views, views_aides, views_invites, views_roster, views_training
 
 urlpatterns = [
     path("schools/<int:school_pk>/designees/", views.designees, name="designees"),
@@ -63,4 +63,13 @@ urlpatterns += [
     path("policies/", views_training.policy_list, name="policy_list"),
     path("policies/<int:pk>/", views_training.policy_detail, name="policy_detail"),
     path("policies/<int:pk>/download/", views_training.policy_download, name="policy_download"),
+]
+
+# The aide support an IEP requires, and the students left without it.
+urlpatterns += [
+    path(
+        "students/<int:pk>/aide-support/", views_aides.aide_support_edit, name="aide_support_edit"
+    ),
+    path("schools/<int:pk>/unstaffed/", views_aides.unstaffed_students, name="unstaffed_students"),
+    path("unstaffed/", views_aides.unstaffed_district, name="unstaffed_district"),
 ]

@@ -12,6 +12,7 @@ from staff.models import (
     Role,
     ScheduleBlock,
     School,
+    StayRequest,
     Student,
     Training,
     TrainingCompletion,
@@ -192,3 +193,17 @@ class RestraintPolicyFactory(factory.django.DjangoModelFactory):
     file = factory.django.FileField(filename="policy.pdf", data=b"%PDF-1.4 sample")
     sha256 = "0" * 64
     uploaded_by = factory.SubFactory(UserFactory)
+
+
+class StayRequestFactory(factory.django.DjangoModelFactory):
+    """A SECA's pending request to stay with a student next year (with its assignment)."""
+
+    class Meta:
+        model = StayRequest
+
+    student = factory.SubFactory(StudentFactory)
+    seca = factory.SubFactory(UserFactory)
+    school = factory.SelfAttribute("student.school")
+    occasion = StayRequest.Occasion.NEXT_YEAR
+    school_year = factory.LazyFunction(lambda: current_school_year() + 1)
+    note = "I know what works for this student."

@@ -367,10 +367,12 @@ class Export:
                         ]
                     )
             tables["roles.csv"] = (ROLES_12, rows)
+        minutes = any("minutes" in r for r in self.data["iep"])  # the optional column
         tables["iep.csv"] = (
-            IEP,
+            IEP + ["aideMinutesPerDay"] * minutes,
             [
                 [r["student"], r["manager"], r["annual"], r["reeval"], r["support"], r["aide"]]
+                + [r.get("minutes", "")] * minutes
                 for r in self.data["iep"]
             ],
         )

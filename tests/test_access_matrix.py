@@ -63,6 +63,7 @@ from staff.models import (
     RestraintPolicy,
     Role,
     RosterImport,
+    StayRequest,
     Student,
     TrainingCompletion,
     User,
@@ -232,6 +233,18 @@ MATRIX = [
     # Opening it records a SECA's acknowledgement.
     Row("policy_detail", "policy", get={200: EMPLOYEES}),
     Row("policy_download", "policy", get={200: EMPLOYEES}),
+    # -- Staying with a student (not ended_seca: S moved to A); the aide support -------------
+    Row("stay_request_list", None,
+        get={200: {"seca", "approved_seca", "ended_seca", "other_seca"}}),
+    Row("stay_request_create", "S", get={200: SECAS}, post={302: SECAS}),
+    Row("stay_request_withdraw", "ST", get={200: {"seca"}, 403: APPROVERS},
+                                       post={302: {"seca"}, 403: APPROVERS}),
+    Row("stay_request_decide", "ST", get={200: APPROVERS, 403: {"seca"}},
+                                     post={302: APPROVERS, 403: {"seca"}}),
+    Row("aide_support_edit", "S", get={200: MANAGERS, 403: OTHERS_WHO_SEE_S},
+                                  post={302: MANAGERS, 403: OTHERS_WHO_SEE_S}),
+    Row("unstaffed_students", "A", get={200: {"district_admin", "principal", "designee_ap"}}),
+    Row("unstaffed_district", None, get={200: {"district_admin"}}),
 ]
 # fmt: on
 
@@ -257,6 +270,7 @@ COVERS = {
     "parent_wish": (Action.ANSWER_NOTICE,),
     "parent_child": (Right.GUARDIAN,),
     "access_log": (Action.VIEW_ACCESS_LOG, Right.VIEW_ACCESS_LOG),
+    "stay_request_create": (Right.ASK_TO_STAY,),
 }
 
 
@@ -409,6 +423,38 @@ EFFECTS = {
             and urlsplit(r["Location"]).path == reverse("plan_download", args=[s.P1.pk])
         ),
     ),
+    "stay_request_create": Effect(
+        data=lambda s, who: {"occasion": StayRequest.Occasion.REASSIGNMENT, "note": "MATRIX"},
+        done=lambda s, who, r: (
+            _exists(StayRequest, student=s.S, seca=s.users[who], note="MATRIX", school=s.A)
+            # A's approvers are told; B's are not.
+            and _exists(Notification, user=s.users["principal"], url__contains="/stay/")
+            and not _exists(Notification, user=s.users["old_principal"], url__contains="/stay/")
+        ),
+    ),
+    "stay_request_withdraw": Effect(
+        done=lambda s, who, r: _reread(s.ST).status == StayRequest.Status.WITHDRAWN,
+    ),
+    "stay_request_decide": Effect(
+        data=lambda s, who: {
+            "deny-version": str(s.ST.version),
+            "deny-deny_reason": StayRequest.DenyReason.STAFFING,
+            "deny-decision_note": "",
+        },
+        done=lambda s, who, r: (
+            (stay := _reread(s.ST)).status == StayRequest.Status.DENIED
+            and stay.decided_by_id == s.users[who].pk
+            and _exists(Notification, user=s.users["seca"], url__contains="/stay/")
+        ),
+    ),
+    "aide_support_edit": Effect(
+        data=lambda s, who: {"aide_support": "one_to_one", "aide_minutes_per_day": "300"},
+        done=lambda s, who, r: (
+            (student := _reread(s.S)).aide_minutes_per_day == 300
+            # seca and approved_seca are S's SECAs: the support is staffed.
+            and student.unstaffed_since is None
+        ),
+    ),
     "designees": Effect(
         data=lambda s, who: {"designee": str(s.users["other_case_manager"].pk)},
         done=lambda s, who, r: _exists(
@@ -512,6 +558,7 @@ AUDITED = {
     "P1": "plan",
     "P2": "plan",
     "S": "student",
+    "ST": "stayrequest",
     "delivery": "plandelivery",
     "uninvited_guardian": "guardian",
 }
@@ -716,6 +763,8 @@ def build_scenario() -> SimpleNamespace:
         reason=PlanDelivery.Reason.SECA_NOT_HONORED,
         sent_at=now - datetime.timedelta(days=9),
     )
+    # seca asks to stay with S next year (pending).
+    ST = f.StayRequestFactory(student=S, seca=u["seca"])
     # Something unread for everyone (notifications_mark_read).
     Notification.objects.bulk_create(
         Notification(user=user, message="Matrix notification") for user in u.values()
@@ -750,6 +799,7 @@ def build_scenario() -> SimpleNamespace:
         M2=M2,
         H=H,
         R=R,
+        ST=ST,
         P1=P1,
         P2=P2,
         delivery=delivery,

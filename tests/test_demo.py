@@ -26,7 +26,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from meetings import reports, worklists
-from meetings.letters import EVENTS
+from meetings.letters import EVENTS, STAY_EVENTS
 from meetings.models import (
     AttendanceRequest,
     ContactAttempt,
@@ -389,7 +389,9 @@ def test_demo_logins_have_notifications_read_and_unread(demo, local):
         assert notification.message and notification.url.startswith("/")
         assert notification.emailed_at and notification.created_at <= now()
         if notification.event:
-            assert notification.params["meeting"]
+            # About a meeting, or (a stay request's) about the request.
+            key = "request" if notification.event in STAY_EVENTS else "meeting"
+            assert notification.params[key]
     if local != "parent":  # a parent hears of their copies of the plan only
         assert notifications.exclude(event="").exists()
 

@@ -380,3 +380,50 @@ def test_the_plan_not_opened_reminder(lang, held, case_manager, parent, mailoutb
         exact_path=reverse("delivery_open", args=[delivery.pk]),
         name=parent.get_short_name(),
     )
+
+
+@pytest.mark.parametrize(
+    ("event", "en_subject", "es_subject", "page"),
+    [
+        ("stay_submitted", "Jerry Seca asks to stay with Jordan", "Jerry Seca pide seguir con Jordan", "decide"),
+        ("stay_approved", "Approved: your request to stay with Jordan", "Aprobada: su solicitud para seguir", "list"),
+        ("stay_denied", "Denied: your request to stay with Jordan", "Negada: su solicitud para seguir", "list"),
+    ],
+)  # fmt: skip
+def test_each_stay_request_email_in_english_and_spanish(
+    event, en_subject, es_subject, page, student, school, seca, principal, mailoutbox,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    # Readers who hear of a stay request: SECAs of the student this year (and approvers).
+    readers = {
+        lang: f.UserFactory(full_name=name, preferred_language=lang, roles=[(Role.Kind.SECA, school)])
+        for lang, name in (("en", "Erin English"), ("es", "Sofía Español"))
+    }  # fmt: skip
+    for reader in readers.values():
+        f.AssignmentFactory(student=student, staff=reader)
+    stay = f.StayRequestFactory(
+        student=student, seca=seca, status="denied" if event == "stay_denied" else "pending",
+        deny_reason="staffing" if event == "stay_denied" else "", decided_by=principal,
+        decided_at=timezone.now(), decision_note="We need Jerry in Room 210",
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(readers.values(), event, request=stay)
+    exact = {
+        "decide": reverse("stay_request_decide", args=[stay.pk]),
+        "list": reverse("stay_request_list"),
+    }[page]
+    for lang, subject in (("en", en_subject), ("es", es_subject)):
+        [message] = _mails(mailoutbox, readers[lang])
+        assert message.subject.startswith(subject), message.subject
+        check_letter(message, lang=lang, exact_path=exact, name=readers[lang].get_short_name())
+        assert "We need Jerry in Room 210" in message.body
+    if event == "stay_denied":
+        [spanish] = _mails(mailoutbox, readers["es"])
+        assert "Motivo: El personal de la escuela para ese año no lo permite" in spanish.body
+
+
+def test_a_stay_request_event_is_not_heard_by_staff_who_do_not_decide(student, school, seca):
+    teacher = f.UserFactory(roles=[(Role.Kind.TEACHER, school)])
+    stay = f.StayRequestFactory(student=student, seca=seca)
+    notify([teacher], "stay_submitted", request=stay)
+    assert not teacher.notifications.exists()

@@ -424,13 +424,14 @@ def test_approver_home_query_count_does_not_grow(
     for _ in range(n):
         meeting = f.MeetingFactory(student=f.StudentFactory(school=school))
         f.AttendanceRequestFactory(meeting=meeting)
+        f.StayRequestFactory(student=meeting.student)
     client.force_login(approver)
     # 1-3 as above; 4 the soonest pending requests with meeting, student, school and
     # SECA joined; 5 the count of pending requests; 6 the requests decided in the last 30
-    # days; 7 the schools they lead or decide for (their links); then, for the designee
-    # (an assistant principal), 8 the meetings they are invited to; last, unread
-    # notifications.
-    with django_assert_num_queries(8 if persona == "principal" else 9):
+    # days; 7 the pending requests to stay with a student; 8 the schools they lead or
+    # decide for (their links); then, for the designee (an assistant principal), 9 the
+    # meetings they are invited to; last, unread notifications.
+    with django_assert_num_queries(9 if persona == "principal" else 10):
         response = client.get(HOME)
     assert f"{n} pending requests" in response.content.decode()
 

@@ -143,6 +143,10 @@ EXPECTED_A = {
     "notices_on_time": 1,
     "notices_late": 1,
     "reviews_overdue": 2,
+    "stay_requests": 0,
+    "stay_approved": 0,
+    "stay_denied": 0,
+    "unstaffed_students": 0,
 }
 
 
@@ -181,7 +185,8 @@ def test_the_csv_has_the_agreed_columns_and_a_district_row(client, district_admi
         "school", "requests", "approved", "denied", "expired", "withdrawn",
         "median_hours_to_decision", "secas_attended", "feedback_owed", "feedback_submitted",
         "plans_finalized", "plans_finalized_on_time", "plan_copies_sent", "plan_copies_opened",
-        "notices_on_time", "notices_late", "reviews_overdue",
+        "notices_on_time", "notices_late", "reviews_overdue", "stay_requests", "stay_approved",
+        "stay_denied", "unstaffed_students",
     ]  # fmt: skip
     body, district = rows[1:-1], rows[-1]
     assert district[0] == "District"
@@ -294,7 +299,8 @@ def test_the_district_report_costs_the_same_queries_for_any_number_of_schools(
     # 1 session, 2 user, 3 standing, 4 the schools, 5 the requests' counts, 6 the plans',
     # 7 the copies', 8 the notices', 9 the overdue reviews', 10 the medians, 11 the chart's
     # months, 12 the unread notifications.
-    with django_assert_num_queries(12):
+    # ... and the requests to stay, the unstaffed students: 14.
+    with django_assert_num_queries(14):
         assert client.get(reverse("reports_district")).status_code == 200
     # Counted once: the next reader in the next ten minutes reads the same figures.
     with django_assert_num_queries(4):
@@ -336,5 +342,6 @@ def test_the_school_report_costs_the_same_queries_however_many_requests(
     # 1-3 session, user, standing; 4 the school; 5-11 the measures and the chart; 12 the
     # requests' count, 13 the page of requests, 14 this week's coverage, 15 the access log's
     # INSERT, 16 the unread notifications.
-    with django_assert_num_queries(16):
+    # ... and the requests to stay, the unstaffed students: 18.
+    with django_assert_num_queries(18):
         assert client.get(reverse("reports_school", args=[school.pk])).status_code == 200

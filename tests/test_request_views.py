@@ -281,12 +281,15 @@ def test_queue_query_count_is_constant(
         )
         f.InvitationFactory(meeting=meeting, user=seca)
         f.AttendanceRequestFactory(meeting=meeting, seca=seca)
+        f.StayRequestFactory(student=student, seca=seca)
     client.force_login(principal)
     # session, user, "is an approver?", pending requests, their parent wishes, SECAs of
-    # the schools, schedule blocks, invitations overlapping, requests that week, unread count
-    with django_assert_num_queries(10):
+    # the schools, schedule blocks, invitations overlapping, requests that week, pending
+    # requests to stay, approved ones, unread count
+    with django_assert_num_queries(12):
         response = client.get(reverse("approval_queue"))
     assert response.content.decode().count("queue-item") == count
+    assert response.content.decode().count("stay-item") == count
 
 
 def test_principal_home_links_to_designees_and_designee_home_does_not(

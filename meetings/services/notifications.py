@@ -1,6 +1,7 @@
 """In-app notifications, each also emailed through the outbox (staff/outbox.py).
 
-A notification is an event (meetings/letters.py EVENTS) about a meeting: its in-app text is
+A notification is an event (meetings/letters.py EVENTS) about a meeting, or about a SECA's
+request to stay with a student (STAY_EVENTS, without a meeting): its in-app text is
 the letter's subject, built in the reader's language when it is created; its email is the
 whole letter, built again in the reader's language when it goes.
 """
@@ -11,24 +12,36 @@ from django.utils import timezone
 from staff import outbox
 from staff.access import Right, holders
 from staff.letters import compose, fit, in_language
-from staff.models import OutgoingEmail, User
+from staff.models import OutgoingEmail, StayRequest, User
 
-from ..letters import EVENTS, meeting_ics
+from ..letters import EVENTS, STAY_EVENTS, meeting_ics
 from ..models import AttendanceRequest, Meeting, Notification
 
 
-def notify(users, event: str, *, meeting: Meeting, request=None, **params) -> None:
+def notify(users, event: str, *, meeting: Meeting | None = None, request=None, **params) -> None:
     """One notification per user, each emailed through the outbox. Only to those who may
     still see the meeting's student (staff/access.py): a SECA whose assignment ended or the
-    old school's staff of a student who moved hear nothing of them. `params` are the
-    event's (JSON) details. Three queries: the recipients, the rows, their emails."""
-    if event not in EVENTS:
+    old school's staff of a student who moved hear nothing of them. A stay request's events
+    (no meeting; `request` is the StayRequest) reach its approvers and the SECAs who may ask
+    to stay with the student this year. `params` are the event's (JSON) details. Three
+    queries: the recipients, the rows, their emails."""
+    if event not in EVENTS or (meeting is None) != (event in STAY_EVENTS):
         raise ValueError(f"Unknown notification event {event!r}")
     ids = {user.pk for user in users}
     if not ids:
         return
-    recipients = User.objects.filter(holders(Right.VIEW, meeting.student), pk__in=ids)
-    stored = {"meeting": meeting.pk, "request": request.pk if request else None, **params}
+    if meeting is None:
+        audience = holders(Right.DECIDE, request.student) | holders(
+            Right.ASK_TO_STAY, request.student
+        )
+    else:
+        audience = holders(Right.VIEW, meeting.student)
+    recipients = User.objects.filter(audience, pk__in=ids)
+    stored = {
+        "meeting": meeting.pk if meeting else None,
+        "request": request.pk if request else None,
+        **params,
+    }
     rows = []
     for user in recipients:
         with in_language(user):
@@ -56,6 +69,16 @@ def notification_email(email: OutgoingEmail) -> EmailMessage | None:
     if not user.is_active or not user.email:
         return None
     params = dict(notification.params)
+    if notification.event in STAY_EVENTS:
+        stay = (
+            StayRequest.objects.select_related("student__school", "seca", "decided_by")
+            .filter(pk=params.pop("request", None))
+            .first()
+        )
+        if stay is None:
+            return None
+        with in_language(user):
+            return compose(EVENTS[notification.event](user, None, stay, params), to=user.email)
     meeting = (
         Meeting.objects.select_related("student__school", "school")
         .filter(pk=params.pop("meeting", None))

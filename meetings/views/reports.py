@@ -200,4 +200,8 @@ def _columns() -> list[tuple[str, str]]:
         ("notices_on_time", _("Notices on time")),
         ("notices_late", _("Notices late")),
         ("reviews_overdue", _("Reviews overdue")),
+        ("stay_requests", _("Requests to stay with a student")),
+        ("stay_approved", _("Requests to stay approved")),
+        ("stay_denied", _("Requests to stay denied")),
+        ("unstaffed_students", _("Students without their required aide")),
     ]

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from staff.access import Right, standing_of
 from staff.audit import audit_record
-from staff.models import Role, User
+from staff.models import Role, StayRequest, User
 from staff.services import DomainError
 
 from .. import access
@@ -23,7 +23,7 @@ from ..access import Action
 from ..forms.attendance import ApproveForm, AttendanceRequestForm, DenyForm, FeedbackForm
 from ..models import Invitation, Notification, SecaFeedback
 from ..queue import approval_queue as build_queue
-from ..queue import decision_context
+from ..queue import decision_context, stay_requests_to_decide
 from ..services import attendance
 from .scheduling import meeting_panel_context
 
@@ -188,7 +188,17 @@ def approval_queue(request):
     if not standing_of(request.user).approver_at:
         raise Http404
     return render(
-        request, "meetings/approval_queue.html", {"items": build_queue(approver=request.user)}
+        request,
+        "meetings/approval_queue.html",
+        {
+            "items": build_queue(approver=request.user),
+            # Contract: requests to stay with a student, in the same queue; the approved ones
+            # are honored when next year's assignments are made.
+            "stay_pending": stay_requests_to_decide(approver=request.user),
+            "stay_approved": stay_requests_to_decide(
+                approver=request.user, status=StayRequest.Status.APPROVED
+            ),
+        },
     )
 
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from ..middleware import client_ip
 from ..models import Assignment, AuditEvent, Guardian, Role, School, Student, User
-from ..services import students_transfer
+from ..services import students_transfer, students_unstaffed_refresh
 from .plan import CHUNK, Plan, chunks
 from .reader import Roster
 
@@ -256,6 +256,7 @@ def apply_plan(plan: Plan, roster: Roster, *, actor, progress=None) -> int:
                 "annual_review_due": row.annual_review_due,
                 "reevaluation_due": row.reevaluation_due,
                 "aide_support": row.aide_support,
+                "aide_minutes_per_day": row.aide_minutes_per_day,
             }
             for row in batch
         ]
@@ -379,6 +380,33 @@ def apply_plan(plan: Plan, roster: Roster, *, actor, progress=None) -> int:
                 student_id=row["student_id"],
                 after={"staff": row["staff_id"], "detail": row["detail"]},
             )
+    for batch in chunks(plan.assignments_stay_create):
+        rows = [
+            {
+                "student_id": student_id,
+                "staff_id": seca_id,
+                "kind": Assignment.Kind.SECA,
+                "school_year": plan.school_year,
+                "detail": "",
+                "roster_managed": False,
+            }
+            for student_id, seca_id, _stay in batch
+        ]
+        for pk, (student_id, seca_id, stay) in zip(insert_rows(Assignment, rows, now=now), batch, strict=True):  # fmt: skip
+            events.add(
+                "assignment.stay_honored",
+                object_type="assignment",
+                object_id=pk,
+                student_id=student_id,
+                after={"staff": seca_id, "stay_request": stay},
+            )
+    for pk, stay in plan.assignments_kept.items():
+        events.add(
+            "assignment.stay_honored",
+            object_type="assignment",
+            object_id=pk,
+            after={"stay_request": stay},
+        )
     _update(
         Assignment,
         plan.assignments_update,
@@ -386,6 +414,8 @@ def apply_plan(plan: Plan, roster: Roster, *, actor, progress=None) -> int:
         events=events,
         ids={"student_id": "student_id"},
     )
+    # Whose required aide support is left without a SECA, or staffed again.
+    students_unstaffed_refresh(today=today)
 
     progress("accounts")
     for batch in chunks(plan.users_deactivate):

@@ -15,7 +15,16 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..models import Assignment, Guardian, Role, School, Student, User, current_school_year
+from ..models import (
+    Assignment,
+    Guardian,
+    Role,
+    School,
+    StayRequest,
+    Student,
+    User,
+    current_school_year,
+)
 from .reader import ORGS, USERS, Problem, Roster
 
 CHUNK = 2000
@@ -74,6 +83,11 @@ class Plan:
     assignments_update: list[Update] = dataclasses.field(default_factory=list)
     # pk -> student id: ended today (not in the export, or their student or SECA left)
     assignments_end: dict[int, int] = dataclasses.field(default_factory=dict)
+    # Contract: a SECA approved to stay with a student keeps them. pk -> stay request pk:
+    # not ended though the export no longer gives it; (student id, SECA id, stay request
+    # pk): made for the year though the export does not give it.
+    assignments_kept: dict[int, int] = dataclasses.field(default_factory=dict)
+    assignments_stay_create: list[tuple] = dataclasses.field(default_factory=list)
     problems: list[Problem] = dataclasses.field(default_factory=list)
     # pk -> sourcedId of the rows the roster keeps in step, or adopts in this import.
     school_sids: dict[int, str] = dataclasses.field(default_factory=dict)
@@ -102,16 +116,23 @@ class Plan:
             "guardians": _counts(
                 len(self.guardians_create), len(self.guardians_update), len(self.guardians_end)
             ),
-            "assignments": _counts(
-                len(self.assignments_create),
-                len(self.assignments_update),
-                len(self.assignments_end),
-            ),
+            "assignments": {
+                **_counts(
+                    len(self.assignments_create) + len(self.assignments_stay_create),
+                    len(self.assignments_update),
+                    len(self.assignments_end),
+                ),
+                "kept_for_stay": len(self.assignments_kept) + len(self.assignments_stay_create),
+            },
         }
 
     @property
     def changes_nothing(self) -> bool:
-        return not any(any(counts.values()) for counts in self.summary().values())
+        # Keeping an assignment changes nothing: the kept count is only said.
+        return not any(
+            any(v for k, v in counts.items() if k != "kept_for_stay")
+            for counts in self.summary().values()
+        )
 
 
 def _counts(created, updated, deactivated) -> dict:
@@ -281,11 +302,12 @@ STUDENT_FIELDS = (
     "annual_review_due",
     "reevaluation_due",
     "aide_support",
+    "aide_minutes_per_day",
     "inactive_since",
 )
 
 
-def _student_wanted(row) -> dict:
+def _student_wanted(row, *, minutes_given: bool) -> dict:
     wanted = {
         "first_name": row.first_name,
         "last_name": row.last_name,
@@ -300,6 +322,8 @@ def _student_wanted(row) -> dict:
     }
     if row.grade:
         wanted["grade"] = row.grade
+    if minutes_given:  # an export without the optional column keeps the minutes on file
+        wanted["aide_minutes_per_day"] = row.aide_minutes_per_day
     return wanted
 
 
@@ -328,7 +352,7 @@ def _plan_students(plan: Plan, roster: Roster):
             continue
         plan.student_sids[current["pk"]] = row.sid
         plan.adopted_students.add(current["pk"])
-        _student_update(plan, current, row, adopt=True)
+        _student_update(plan, current, row, adopt=True, minutes=roster.aide_minutes_given)
     for sid, current in existing.items():
         row = roster.students.get(sid)
         if row is None:
@@ -338,11 +362,11 @@ def _plan_students(plan: Plan, roster: Roster):
         if taken.get(row.district_id, sid) != sid:
             plan.problems.append(_district_id_taken(row))
             continue
-        _student_update(plan, current, row, adopt=False)
+        _student_update(plan, current, row, adopt=False, minutes=roster.aide_minutes_given)
 
 
-def _student_update(plan, current, row, *, adopt: bool):
-    wanted = _student_wanted(row)
+def _student_update(plan, current, row, *, adopt: bool, minutes: bool):
+    wanted = _student_wanted(row, minutes_given=minutes)
     # Foreign keys compared by sourcedId (the export names the case manager: a case
     # manager set by hand is replaced, or cleared when iep.csv names none).
     manager_id = current["case_manager_id"]
@@ -484,16 +508,18 @@ def _plan_assignments(plan: Plan, roster: Roster):
         school_year=plan.school_year,
         kind=Assignment.Kind.SECA,
     ).values_list("pk", "student_id", "staff_id", "detail", "ended_on", "roster_managed")
+    held = {}
     for pk, student_id, staff_id, detail, ended_on, managed in rows:
+        held[student_id, staff_id] = (pk, ended_on)
         if staff_id in plan.user_sids:
             key = (plan.student_sids[student_id], plan.user_sids[staff_id])
-            existing[key] = (pk, detail, ended_on, managed, student_id)
+            existing[key] = (pk, detail, ended_on, managed, student_id, staff_id)
     for key, detail in roster.assignments.items():
         found = existing.get(key)
         if found is None:
             plan.assignments_create.append((*key, detail))
             continue
-        pk, old_detail, ended_on, managed, student_id = found
+        pk, old_detail, ended_on, managed, student_id, _staff_id = found
         changes = {}
         # Ended (or ending today with the student's move): the export says it goes on.
         if (ended_on is not None and ended_on <= today) or student_id in moved:
@@ -505,10 +531,35 @@ def _plan_assignments(plan: Plan, roster: Roster):
         if changes:
             before = {"ended_on": ended_on, "detail": old_detail, "roster_managed": managed}
             plan.assignments_update.append(Update(pk, changes, {k: before[k] for k in changes}))
-    for key, (pk, _detail, ended_on, managed, student_id) in existing.items():
+    stays = {
+        (student_id, seca_id): pk
+        for pk, student_id, seca_id in StayRequest.objects.filter(
+            status=StayRequest.Status.APPROVED, school_year=plan.school_year
+        ).values_list("pk", "student_id", "seca_id")
+    }
+    for key, (pk, _detail, ended_on, managed, student_id, staff_id) in existing.items():
         current = ended_on is None or ended_on > today
         if managed and current and key not in roster.assignments and student_id not in moved:
-            plan.assignments_end[pk] = student_id
+            if (student_id, staff_id) in stays:
+                plan.assignments_kept[pk] = stays[student_id, staff_id]
+            else:
+                plan.assignments_end[pk] = student_id
+    # A SECA approved to stay is assigned to the student for the year though the export
+    # does not say so (made, or its end undone); not when either leaves, or the student
+    # changes school (the new school assigns its own staff).
+    student_pks = {sid: pk for pk, sid in plan.student_sids.items()}
+    user_pks = {sid: pk for pk, sid in plan.user_sids.items()}
+    given = {(student_pks.get(s), user_pks.get(u)) for s, u in roster.assignments}
+    gone = plan.students_deactivate | moved
+    for pair, stay in stays.items():
+        if pair in given or pair[0] in gone or pair[1] in plan.users_deactivate:
+            continue
+        if pair not in held:
+            plan.assignments_stay_create.append((*pair, stay))
+        elif held[pair][1] is not None and held[pair][1] <= today:
+            pk, ended_on = held[pair]
+            plan.assignments_update.append(Update(pk, {"ended_on": None}, {"ended_on": ended_on}))
+            plan.assignments_kept[pk] = stay
     # A student or SECA who left: every current assignment ends (made by hand too). A
     # student who moves: the transfer ends them (staff.services.students_transfer).
     left = Q(pk__in=[])

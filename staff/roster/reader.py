@@ -33,7 +33,7 @@ from pathlib import Path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import Role, Student
+from ..models import MINUTES_PER_DAY, Role, Student
 
 MANIFEST = "manifest.csv"
 ORGS = "orgs.csv"
@@ -54,6 +54,8 @@ IEP_HEADER = (
     "aideSupport",
     "oneToOneAideSourcedId",
 )
+# An optional column of iep.csv: the aide support's minutes a day (Student.aide_minutes_per_day).
+IEP_MINUTES = "aideMinutesPerDay"
 
 # Column names as exports spell them by mistake, and the extension column of a person's
 # language (BCP 47 or a name: "es", "es-MX", "spa", "Spanish").
@@ -193,6 +195,7 @@ class StudentRow:
     reevaluation_due: datetime.date | None = None
     aide_support: str = Student.AideSupport.NONE
     one_to_one_aide: str | None = None
+    aide_minutes_per_day: int | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -224,6 +227,9 @@ class Roster:
     languages_given: bool
     counts: dict[str, int]
     notes: list[str]
+    # Whether iep.csv gives aide minutes (the optional aideMinutesPerDay): if not, the
+    # minutes on file are kept.
+    aide_minutes_given: bool = False
 
 
 ONE_TO_ONE = "1:1 aide"
@@ -586,9 +592,10 @@ class Reader:
         """iep.csv, before users.csv: which students have an IEP, so that the users read
         next are kept or only checked."""
         self.ieps: dict[str, tuple] = {}
+        self.aide_minutes_given = False
         supports = set(Student.AideSupport.values)
-        for line, values in self.rows(IEP, IEP_HEADER):
-            student, manager, annual, reeval, support, aide = values
+        for line, values in self.rows(IEP, (*IEP_HEADER, IEP_MINUTES)):
+            student, manager, annual, reeval, support, aide, minutes = values
             if not student:
                 self.problem(IEP, line, "studentSourcedId", _("the sourcedId is empty"))
                 continue
@@ -623,7 +630,24 @@ class Reader:
                 self.date(IEP, line, "reevaluationDue", reeval),
                 support,
                 aide or None,
+                self.aide_minutes(line, minutes),
             )
+
+    def aide_minutes(self, line, value) -> int | None:
+        """aideMinutesPerDay: empty, or a whole number of minutes in a day."""
+        if not value:
+            return None
+        self.aide_minutes_given = True
+        if not value.isdigit() or not 1 <= int(value) <= MINUTES_PER_DAY:
+            self.problem(
+                IEP,
+                line,
+                IEP_MINUTES,
+                _("%(value)s is not a number of minutes from 1 to %(max)s")
+                % {"value": value, "max": MINUTES_PER_DAY},
+            )
+            return None
+        return int(value)
 
     def roles12(self):
         """roles.csv (1.2): each user's current roles at their orgs, before users.csv.
@@ -1004,7 +1028,7 @@ class Reader:
         # Who may be a case manager: active staff holding a role other than aide.
         managers = {sid for sid, kind, _school in self.roles if kind != Role.Kind.SECA}
         managers |= set(self.staff) - self.aides
-        for student, (line, manager, annual, reeval, support, aide) in self.ieps.items():
+        for student, (line, manager, annual, reeval, support, aide, minutes) in self.ieps.items():
             kind = self.kinds.get(student)
             if kind is None:
                 self.missing_reference(IEP, line, "studentSourcedId", student, USERS)
@@ -1064,6 +1088,7 @@ class Reader:
             row.reevaluation_due = reeval
             row.aide_support = support
             row.one_to_one_aide = aide
+            row.aide_minutes_per_day = minutes
             if manager:
                 self.roles.add((manager, Role.Kind.CASE_MANAGER, row.school))
             if aide:
@@ -1089,6 +1114,7 @@ class Reader:
             languages_given=self.languages_given,
             counts=self.counts,
             notes=self.notes,
+            aide_minutes_given=self.aide_minutes_given,
         )
 
 

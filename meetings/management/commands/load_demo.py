@@ -36,6 +36,7 @@ from staff.models import (
     RestraintPolicy,
     Role,
     School,
+    StayRequest,
     Student,
     Training,
     TrainingCompletion,
@@ -227,6 +228,17 @@ UNOPENED = {
 # parent@'s answer to the notice of a meeting of their younger child.
 ANSWERS = {(0, 7, "amendment"): "attend"}
 POSTPONED = "The family asked to postpone; the case manager will propose new times."
+# The aide support the IEPs require, by student slot: (support, minutes a day). The SECAs'
+# students (slots 0-5) are staffed; slots 6 and 8 at Addams are not, since the day given.
+AIDE_SUPPORT = {0: ("one_to_one", 390), 1: ("shared", 120), 2: ("shared", 120), 3: ("shared", 90), 4: ("shared", 90), 5: ("shared", 60)}  # fmt: skip
+UNSTAFFED = {(0, 6): ("one_to_one", 390, 23), (0, 8): ("shared", 180, 9)}
+# seca@'s requests to stay with their students next year: (slot, status, decided by, deny
+# reason, note, days ago asked).
+STAYS = [
+    (0, "pending", "", "", "", 2),
+    (1, "approved", "principal", "", "Jerome stays with him in 2nd grade.", 12),
+    (2, "denied", "assistant_principal", "student_needs", "The new IEP calls for a 1:1 aide with nursing training.", 15),
+]  # fmt: skip
 FEEDBACK = {
     "strengths": "Curious; loves hands-on work and music.",
     "what_works": "A picture schedule, a warning before each transition, short movement breaks.",
@@ -353,6 +365,8 @@ class Demo:
             for kind, *when in story or self.routine_meetings(key, student):
                 self.load_meeting(key, student, kind, *when, story=bool(story))
         self.load_requests()
+        self.load_aide_support()
+        self.load_stay_requests()
         self.load_contact_attempts()
         self.load_plans()
         self.load_training()
@@ -547,6 +561,45 @@ class Demo:
                 submitted = self.at(meeting_day + timedelta(days=1), "15:45")
                 self.upsert(meeting.feedback, {"seca": seca}, submitted_at=submitted, **FEEDBACK)
 
+    def load_aide_support(self):
+        for (s, slot), student in self.students.items():
+            support, minutes, since = ("none", None, None)
+            if s == 0 and slot in AIDE_SUPPORT:
+                support, minutes = AIDE_SUPPORT[slot]
+            if (s, slot) in UNSTAFFED:
+                support, minutes, days = UNSTAFFED[s, slot]
+                since = self.today - timedelta(days=days)
+            self.upsert(
+                Student.objects, {"pk": student.pk}, aide_support=support,
+                aide_minutes_per_day=minutes, unstaffed_since=since,
+            )  # fmt: skip
+
+    def load_stay_requests(self):
+        """Contract: seca@ asks to stay with their students next year; one request in each
+        outcome. Those added while trying the demo are dropped."""
+        kept = []
+        for slot, status, decider, reason, note, days in STAYS:
+            student, seca = self.students[0, slot], self.staff[0, "seca"][0]
+            decided = self.at(self.today - timedelta(days=days - 1), "14:20") if decider else None
+            stay = self.upsert(
+                StayRequest.objects, {"seca": seca, "student": student, "school_year": self.year + 1},
+                school=student.school, occasion="next_year", status=status,
+                note=f"{student.first_name} has had the same SECA all year; a new SECA would set them back.",
+                created_at=self.at(self.today - timedelta(days=days), "16:05"),
+                version=0 if status == "pending" else 1,
+                decided_by=self.staff[0, decider][0] if decider else None, decided_at=decided,
+                deny_reason=reason, decision_note=note,
+            )  # fmt: skip
+            kept.append(stay.pk)
+            approvers = [self.staff[0, "principal"][0], self.staff[0, "assistant_principal"][0]]
+            for approver in approvers:
+                self.notification(
+                    approver, "stay_submitted", request=stay, at=stay.created_at, read=bool(decider)
+                )
+            if decider:
+                self.notification(seca, f"stay_{status}", request=stay, at=decided, read=days > 8)
+        StayRequest.objects.filter(school__in=self.schools).exclude(pk__in=kept).delete()
+
     def load_contact_attempts(self):
         for key, attempts in CONTACT_ATTEMPTS.items():
             meeting = self.meetings[key]
@@ -733,7 +786,7 @@ class Demo:
             with in_language(user):
                 letter = EVENTS[event](user, meeting, request, params)
             message, url = fit(letter.subject)[:300], letter.path
-            params = {"meeting": meeting.pk, "request": request.pk if request else None, **params}
+            params = {"meeting": meeting.pk if meeting else None, "request": request.pk if request else None, **params}  # fmt: skip
         self.upsert(
             user.notifications, {"event": event, "url": url}, message=message, params=params,
             created_at=at, emailed_at=at + timedelta(minutes=1),

@@ -71,6 +71,8 @@ class Command(BaseCommand):
             )
             if "moved" in counts:
                 line += " " + _("(moved to another school: %(moved)s)") % counts
+            if counts.get("kept_for_stay"):
+                line += " " + _("(kept for SECAs approved to stay: %(kept_for_stay)s)") % counts
             self.stdout.write(f"  {str(KIND_LABELS[kind]):<{width}}  {line}")
         if plan.changes_nothing:
             self.stdout.write(_("Nothing to change: iepcoord already matches this export."))

@@ -1,0 +1,42 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from staff.models import StayRequest
+
+from .attendance import DenyForm
+
+
+class StayRequestForm(forms.Form):
+    occasion = forms.ChoiceField(
+        label=_("When would you stay with the student?"),
+        choices=StayRequest.Occasion.choices,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("Why should you stay? (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class StayApproveForm(forms.Form):
+    prefix = "approve"
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    decision_note = forms.CharField(
+        label=_("Note to the SECA (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class StayDenyForm(DenyForm):
+    """A denial of a stay request: the deny reasons' style of requests to attend."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["deny_reason"].choices = [
+            ("", _("Choose a reason")),
+            *StayRequest.DenyReason.choices,
+        ]
