@@ -208,9 +208,7 @@ def late_feedback_allowed(user, meeting: Meeting) -> bool:
     the case manager as an addendum to the packet. Submitted, it is final. One query."""
     if meeting.is_open or meeting.state == Meeting.State.CANCELLED:
         return False
-    submitted = SecaFeedback.objects.filter(
-        meeting=meeting, seca=user, submitted_at__isnull=False
-    )
+    submitted = SecaFeedback.objects.filter(meeting=meeting, seca=user, submitted_at__isnull=False)
     return (
         AttendanceRequest.objects.filter(meeting=meeting, seca=user)
         # Still pending at the start: not honored, before the expiry sweep marks it.

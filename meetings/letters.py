@@ -273,7 +273,10 @@ def uninvited(user, meeting: Meeting, request, params) -> Letter:
         subject=_("No longer invited: %(student)s's IEP meeting on %(day)s") % names,
         greeting=greeting(user.get_short_name()),
         paragraphs=[
-            _("The case manager took you off the team invited to the IEP meeting of %(student)s. You no longer need to attend.") % {"student": meeting.student.full_name},
+            _(
+                "The case manager took you off the team invited to the IEP meeting of %(student)s. You no longer need to attend."
+            )
+            % {"student": meeting.student.full_name},
         ],  # fmt: skip
         facts=meeting_facts(meeting),
         action=_meeting_page(meeting),

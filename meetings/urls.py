@@ -42,11 +42,6 @@ urlpatterns += [
     path("meetings/<int:pk>/held/", scheduling_views.meeting_held, name="meeting_held"),
     path("meetings/<int:pk>/team/", scheduling_views.meeting_team, name="meeting_team"),
     path(
-        "meetings/<int:pk>/team/remove/",
-        scheduling_views.meeting_team_remove,
-        name="meeting_team_remove",
-    ),
-    path(
         "meetings/<int:pk>/answers/new/",
         scheduling_views.notice_answer_record,
         name="notice_answer_record",

@@ -223,9 +223,7 @@ def attendance_request_decide(
         request=req,
     )
     if approve and covered_by is not None and covered_by.pk != previous_coverer:
-        notify(
-            [covered_by], "coverage_assigned", meeting=meeting, request=req, duties=_duties(req)
-        )
+        notify([covered_by], "coverage_assigned", meeting=meeting, request=req, duties=_duties(req))
     return req
 
 

@@ -79,10 +79,23 @@ def _guardian_row_save(
         obj=row,
         school=meeting.school,
         student=meeting.student,
-        before=before,
-        after=values,
+        before=_plain(before),
+        after=_plain(values),
     )
     return row, True
+
+
+def _plain(values: dict) -> dict:
+    """The values as the audit trail stores them (JSON): a person by id, a day as text."""
+
+    def plain(value):
+        if isinstance(value, User):
+            return value.pk
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        return value
+
+    return {name: plain(value) for name, value in values.items()}
 
 
 @transaction.atomic
@@ -147,7 +160,9 @@ def parent_wish_save(
     # The wish reaches the approvers and the child's SECAs even before anyone asked to
     # attend (the SECA may then ask; the approvers weigh it when they decide).
     team = {meeting.scheduled_by_id, meeting.student.case_manager_id}
-    approvers = list(User.objects.filter(holders(Right.DECIDE, meeting.student)).exclude(pk__in=team - {None}))
+    approvers = list(
+        User.objects.filter(holders(Right.DECIDE, meeting.student)).exclude(pk__in=team - {None})
+    )
     notify(approvers, "parent_wish", meeting=meeting, audience="approver", **params)
     secas = User.objects.filter(holders(Right.SUPPORT, meeting.student)).exclude(
         pk__in=(team | {u.pk for u in approvers}) - {None}

@@ -441,9 +441,10 @@ def meeting_invitee_add(
         raise DomainError(_("Choose one person to invite."), field="user")
     invited = meeting.invitations.all()
     if guardian is not None:
-        if guardian.student_id != meeting.student_id or not Guardian.objects.filter(
-            pk=guardian.pk
-        ).exists():
+        if (
+            guardian.student_id != meeting.student_id
+            or not Guardian.objects.filter(pk=guardian.pk).exists()
+        ):
             raise DomainError(_("Choose a parent or guardian of this student."), field="guardian")
         if invited.filter(guardian=guardian).exists() or (
             guardian.user_id and invited.filter(user_id=guardian.user_id).exists()
@@ -467,7 +468,9 @@ def meeting_invitee_add(
         )
         if user.pk != actor.pk:
             notify([user], "invited", meeting=meeting)
-    _team_changed(actor=actor, meeting=meeting, action="meeting.invitee_added", invitation=invitation)
+    _team_changed(
+        actor=actor, meeting=meeting, action="meeting.invitee_added", invitation=invitation
+    )
     return invitation
 
 
@@ -487,9 +490,10 @@ def meeting_invitee_remove(*, actor: User, meeting: Meeting, invitation_id: int)
         raise DomainError(
             _("The parents are always invited: record their answer instead."), field="invitation"
         )
-    if invitation.user_id and meeting.requests.filter(
-        seca_id=invitation.user_id, status=Status.APPROVED
-    ).exists():
+    if (
+        invitation.user_id
+        and meeting.requests.filter(seca_id=invitation.user_id, status=Status.APPROVED).exists()
+    ):
         raise DomainError(
             _("This SECA was approved to attend: the principal or a designee can change that."),
             field="invitation",

@@ -6,12 +6,11 @@ import dataclasses
 import datetime
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from iepcoord.dates import formatted
-from django.db.models import Exists, OuterRef
-
 from staff.models import (
     SCHOOL_STAFF_KINDS,
     Assignment,
@@ -214,9 +213,7 @@ def coverage_conflicts(*, meeting: Meeting, user: User, request=None) -> list[Co
         school=meeting.school, starts_at=meeting.starts_at, ends_at=meeting.ends_at, users=[user]
     )
     if (
-        covering_then(
-            starts_at=meeting.starts_at, ends_at=meeting.ends_at, exclude_request=request
-        )
+        covering_then(starts_at=meeting.starts_at, ends_at=meeting.ends_at, exclude_request=request)
         .filter(covered_by=user)
         .exists()
     ):

@@ -312,6 +312,8 @@ def meeting_held(request, pk):
 def meeting_team(request, pk):
     """Add and remove invitees of a scheduled meeting; the family gets the updated notice."""
     meeting = access.meeting_for(request.user, pk, Action.EDIT_TEAM)
+    if request.method == "POST" and "remove" in request.POST:
+        return _meeting_team_remove(request, meeting)
     staff, guardians = scheduling.team_addable(meeting=meeting)
     form = InviteeAddForm(_posted(request, request.POST), staff=staff, guardians=guardians)
     if request.method == "POST" and form.is_valid():
@@ -348,14 +350,13 @@ def meeting_team(request, pk):
     )
 
 
-@require_POST
-def meeting_team_remove(request, pk):
-    meeting = access.meeting_for(request.user, pk, Action.EDIT_TEAM)
+def _meeting_team_remove(request, meeting):
+    """The POST of a "Remove" button on the team page: the invitation's id in `remove`."""
     try:
         invitation = scheduling.meeting_invitee_remove(
             actor=request.user,
             meeting=meeting,
-            invitation_id=_int_or_none(request.POST.get("invitation")),
+            invitation_id=_int_or_none(request.POST.get("remove")),
         )
     except DomainError as error:
         messages.error(request, error.message)
