@@ -296,6 +296,7 @@ class InviteeAddForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = staff
         self.fields["guardian"].queryset = guardians
+        self.fields["guardian"].label_from_instance = _guardian_label
 
     def clean(self):
         cleaned = super().clean()
@@ -330,3 +331,9 @@ class NoticeAnswerRecordForm(forms.Form):
     def __init__(self, *args, guardians, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["guardian"].queryset = guardians
+        self.fields["guardian"].label_from_instance = _guardian_label
+
+
+def _guardian_label(guardian) -> str:
+    # Their name and relationship, without the student each guardian row would query.
+    return f"{guardian.full_name} ({guardian.relationship})"
