@@ -49,7 +49,7 @@ SCHOOLS = [
 LOGINS = {
     "admin": "District administrator (and Django admin)", "principal": "Principal, Addams",
     "ap": "Assistant principal, the principal's designee", "casemanager": "Case manager, 15 students",
-    "seca": "SECA supporting 3 students", "seca2": "SECA, free 9:00-12:15 to cover",
+    "seca": "SECA supporting 3 students", "seca2": "SECA supporting 3 students, free 9:00-12:15",
     "parent": "Parent of two students at Addams",
     "union": "Union representative: the district's measures, no names",
 }  # fmt: skip
@@ -126,7 +126,7 @@ MEETINGS = [
     (0, 0, "reeval", -49, "09:30", 90, "held"),
     (0, 1, "annual", 6, "09:30", 60, "scheduled"),  # the notice went late: see SHORT_NOTICE
     (0, 1, "amendment", -63, "11:00", 45, "held"),
-    (0, 2, "annual", 2, "10:00", 60, "scheduled"),  # this week: seca2@ covers for seca@
+    (0, 2, "annual", 2, "10:00", 60, "scheduled"),  # this week: k.obi covers for seca@
     (0, 2, "amendment", -21, "13:00", 45, "held"),
     (0, 2, "reeval", -84, "14:00", 90, "held"),
     (0, 3, "annual", 11, "13:30", 60, "scheduled"),
@@ -152,7 +152,7 @@ REQUESTS = [
     ((0, 0, "reeval"), "expired", "", "", "", False),
     ((0, 1, "annual"), "pending", "", "", "", False),
     ((0, 1, "amendment"), "denied", "assistant_principal", "group", "The Room 210 reading group has no other adult at 11:00.", False),
-    ((0, 2, "annual"), "approved", "assistant_principal", "", "Lena covers the 10:00 block with Jerome's student.", True),
+    ((0, 2, "annual"), "approved", "assistant_principal", "", "Mr. Obi covers the 10:00 block with Jerome's student.", True),
     ((0, 2, "amendment"), "denied", "principal", "other_student", "Jerome has two students that afternoon.", False),
     ((0, 2, "reeval"), "denied", "principal", "other", "Jerome goes with Room 210 on the field trip that afternoon.", False),
     ((0, 3, "annual"), "denied", "principal", "group", "The Room 114 math group has no other adult at 13:30.", False),
@@ -215,7 +215,9 @@ ANSWERS = {(0, 7, "amendment"): "attend"}
 RECORDED_ANSWERS = {(0, 1, "annual"): ("attend", "phone", 2)}
 ADDED_INVITEES = {(0, 0, "annual"): "t.nakamura"}
 WISHES = {(0, 0, "annual"): "Jerome knows what calms her down.", (0, 2, "annual"): ""}
-COVERERS = {(0, 3, "reeval"): "m.brennan", (1, 1, "reeval"): "a.coleman"}
+COVERERS = {
+    (0, 2, "annual"): "k.obi", (0, 3, "reeval"): "m.brennan", (1, 1, "reeval"): "a.coleman",
+}  # fmt: skip
 POSTPONED = "The family asked to postpone; the case manager will propose new times."
 FEEDBACK = {
     "strengths": "Curious; loves hands-on work and music.",
