@@ -12,7 +12,7 @@ templates, services and selectors all ask here; none keeps a rule of its own.
 
 import enum
 
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils.translation import gettext_lazy as _
 
 from staff.access import Right, fetch_or_refuse, standing_of
@@ -27,6 +27,7 @@ from .models import (
     Plan,
     PlanDelivery,
     SecaFeedback,
+    not_honored,
 )
 
 
@@ -43,6 +44,8 @@ class Action(enum.StrEnum):
     GIVE_FEEDBACK = "give_feedback"
     READ_NOTICE = "read_notice"
     ANSWER_NOTICE = "answer_notice"  # the parent's answer and wish about the SECA
+    RECORD_ANSWER = "record_answer"  # a parent's answer given by phone, on paper, in person
+    EDIT_TEAM = "edit_team"  # add and remove invitees after scheduling
     VIEW_ACCESS_LOG = "view_access_log"  # of the meeting's student (34 CFR 300.614)
     # Requests
     WITHDRAW = "withdraw"
@@ -75,9 +78,12 @@ MEETING_ACTIONS = {
     Action.LOG_CONTACT: ({Right.MANAGE}, lambda m: m.state != Meeting.State.CANCELLED),
     Action.UPLOAD_PLAN: ({Right.MANAGE}, lambda m: m.state == Meeting.State.HELD),
     Action.REQUEST: ({Right.SUPPORT}, lambda m: m.is_open),
-    Action.GIVE_FEEDBACK: ({Right.SUPPORT}, lambda m: m.is_open),
+    # Until the meeting starts; after it, only from a SECA not honored (allowed_actions).
+    Action.GIVE_FEEDBACK: ({Right.SUPPORT}, lambda m: m.state != Meeting.State.CANCELLED),
     Action.READ_NOTICE: ({Right.GUARDIAN, Right.VIEW_RECORDS}, _always),
     Action.ANSWER_NOTICE: ({Right.GUARDIAN}, lambda m: m.is_open),
+    Action.RECORD_ANSWER: ({Right.MANAGE}, lambda m: m.is_open),
+    Action.EDIT_TEAM: ({Right.MANAGE}, lambda m: m.is_open),
     Action.VIEW_ACCESS_LOG: ({Right.VIEW_ACCESS_LOG}, _always),
 }
 
@@ -92,6 +98,8 @@ REFUSALS = {
     Action.REQUEST: _("You can only ask to attend meetings of students you support."),
     Action.GIVE_FEEDBACK: _("You can only give feedback on students you support."),
     Action.ANSWER_NOTICE: _("Only a parent or guardian of this student can answer."),
+    Action.RECORD_ANSWER: _("Only the student's case manager or the principal can do this."),
+    Action.EDIT_TEAM: _("Only the student's case manager or the principal can do this."),
     Action.WITHDRAW: _("Only the SECA who asked can withdraw this request."),
     Action.DECIDE: _("Only the principal or a designee of this school can decide."),
 }
@@ -164,10 +172,17 @@ def may(user, action: Action, obj) -> bool:
     return _may(user, rights_on(user, obj), action, obj)
 
 
-def allowed_actions(obj, user, *, own_request: AttendanceRequest | None = None) -> frozenset:
+def allowed_actions(
+    obj,
+    user,
+    *,
+    own_request: AttendanceRequest | None = None,
+    late_feedback: bool = False,
+) -> frozenset:
     """The actions this person may take on this object now: their rights joined with the
     object's state. Pages offer exactly these. For a SECA's view of a meeting, pass their
-    latest request: while it stands they withdraw it or give feedback, not ask again."""
+    latest request: while it stands they withdraw it or give feedback, not ask again; and
+    once the meeting started, whether they may still give feedback (`late_feedback_allowed`)."""
     rights = rights_on(user, obj)
     candidates = MEETING_ACTIONS if isinstance(obj, Meeting) else Action
     allowed = {
@@ -181,7 +196,26 @@ def allowed_actions(obj, user, *, own_request: AttendanceRequest | None = None) 
         and own_request.status in AttendanceRequest.STANDING_STATUSES
     ):
         allowed.discard(Action.REQUEST)
+    if isinstance(obj, Meeting) and not obj.is_open and not late_feedback:
+        allowed.discard(Action.GIVE_FEEDBACK)
     return frozenset(allowed)
+
+
+def late_feedback_allowed(user, meeting: Meeting) -> bool:
+    """Contract: feedback when not honored, whenever it happens. Once the meeting has
+    started, a SECA whose request was not honored (expired undecided, or approved but
+    marked absent; denied) and who gave no feedback before may still give it: it reaches
+    the case manager as an addendum to the packet. Submitted, it is final. One query."""
+    if meeting.is_open or meeting.state == Meeting.State.CANCELLED:
+        return False
+    submitted = SecaFeedback.objects.filter(meeting=meeting, seca=user, submitted_at__isnull=False)
+    return (
+        AttendanceRequest.objects.filter(meeting=meeting, seca=user)
+        # Still pending at the start: not honored, before the expiry sweep marks it.
+        .filter(not_honored() | Q(status=AttendanceRequest.Status.PENDING))
+        .exclude(Exists(submitted))
+        .exists()
+    )
 
 
 def check(user, action: Action, obj) -> None:
@@ -227,6 +261,15 @@ def feedback(user):
             & Q(submitted_at__isnull=False)
         )
         | (standing.filter_for(Right.SUPPORT, prefix="meeting__student__") & Q(seca=user))
+    )
+
+
+def request_outcomes(user):
+    """Requests to attend as a parent may follow them (a wish about the SECA has an
+    outcome): who asked and whether it was approved, of their own child's meetings. The
+    pages show the SECA's name and the status only, never notes or reasons."""
+    return AttendanceRequest.objects.filter(
+        standing_of(user).filter_for(Right.GUARDIAN, prefix="meeting__student__")
     )
 
 

@@ -202,6 +202,49 @@ def feedback_submitted(user, meeting: Meeting, request, params) -> Letter:
     )  # fmt: skip
 
 
+def feedback_addendum(user, meeting: Meeting, request, params) -> Letter:
+    names = {**_names(meeting), "seca": params["seca"]}
+    return Letter(
+        subject=_("%(seca)s gave feedback after %(student)s's IEP meeting on %(day)s") % names,
+        greeting=greeting(user.get_short_name()),
+        paragraphs=[
+            _("%(seca)s, a SECA who supports %(student)s, could not attend the meeting and gave feedback in the agreed format after it. It is an addendum to the meeting packet, marked with the day it was given.") % {**names, "student": meeting.student.full_name},
+        ],  # fmt: skip
+        facts=meeting_facts(meeting),
+        action=(_("Read the addendum"), reverse("meeting_packet", args=[meeting.pk]) + "#addendum"),
+        reason=_because_team(meeting),
+        school=meeting.student.school,
+    )  # fmt: skip
+
+
+def coverage_assigned(user, meeting: Meeting, request: AttendanceRequest, params) -> Letter:
+    tz = meeting.school.tzinfo
+    names = {**_names(meeting), "seca": request.seca.full_name}
+    paragraphs = [
+        _("%(approver)s approved %(seca)s's request to attend an IEP meeting and named you to cover their duties while they are at it, from %(start)s to %(end)s.") % {
+            "approver": request.decided_by.full_name,
+            "seca": request.seca.full_name,
+            "start": when(meeting.starts_at, tz),
+            "end": when(meeting.ends_at, tz),
+        },
+    ]  # fmt: skip
+    if params.get("duties"):
+        paragraphs.append(
+            _("Their schedule then: %(duties)s.") % {"duties": "; ".join(params["duties"])}
+        )
+    if request.coverage_note:
+        paragraphs.append(_("About the coverage: “%(note)s”") % {"note": request.coverage_note})
+    return Letter(
+        subject=_("You cover for %(seca)s on %(day)s") % names,
+        greeting=greeting(user.get_short_name()),
+        paragraphs=paragraphs,
+        facts=[(_("When"), _("%(start)s to %(end)s") % {"start": when(meeting.starts_at, tz), "end": when(meeting.ends_at, tz)}), (_("Whom you cover for"), request.seca.full_name)],
+        action=_meeting_page(meeting),
+        reason=_("You receive this email because you were named to cover a SECA's duties during an IEP meeting at %(school)s.") % {"school": meeting.school.name},
+        school=meeting.student.school,
+    )  # fmt: skip
+
+
 # --- The meeting itself ----------------------------------------------------------------------
 
 
@@ -221,6 +264,24 @@ def invited(user, meeting: Meeting, request, params) -> Letter:
         reason=_because_invited(),
         school=meeting.student.school,
         calendar=meeting,
+    )
+
+
+def uninvited(user, meeting: Meeting, request, params) -> Letter:
+    names = _names(meeting)
+    return Letter(
+        subject=_("No longer invited: %(student)s's IEP meeting on %(day)s") % names,
+        greeting=greeting(user.get_short_name()),
+        paragraphs=[
+            _(
+                "The case manager took you off the team invited to the IEP meeting of %(student)s. You no longer need to attend."
+            )
+            % {"student": meeting.student.full_name},
+        ],  # fmt: skip
+        facts=meeting_facts(meeting),
+        action=_meeting_page(meeting),
+        reason=_("You receive this email because you were invited to this meeting."),
+        school=meeting.student.school,
     )
 
 
@@ -358,15 +419,30 @@ def parent_wish(user, meeting: Meeting, request, params) -> Letter:
     paragraphs = [
         _("A parent may ask that the SECA attend the meeting, or not attend (34 CFR 300.321(a)(6)). The principal and designees see this wish when they decide the SECA's request.")
     ]  # fmt: skip
-    if params.get("note"):
+    # The SECAs and the approvers hear of it too, even before anyone asked to attend.
+    audience = params.get("audience", "team")
+    if audience == "seca":
+        paragraphs.append(_("As a SECA who supports the student, you may ask to attend the meeting from its page."))  # fmt: skip
+        reason = _("You receive this email because you support %(student)s as a SECA.") % {
+            "student": meeting.student.full_name
+        }
+        action = _meeting_page(meeting)
+    elif audience == "approver":
+        reason = _because_approver(meeting)
+        action = _meeting_page(meeting)
+    else:
+        reason = _because_team(meeting)
+        action = (_("Open the meeting"), reverse("meeting_detail", args=[meeting.pk]) + "#answers")
+    # Only the school's side reads the parent's note (the SECA's request stays theirs).
+    if params.get("note") and audience != "seca":
         paragraphs.append(_("Their note: “%(note)s”") % {"note": params["note"]})
     return Letter(
         subject=subject % names,
         greeting=greeting(user.get_short_name()),
         paragraphs=paragraphs,
         facts=meeting_facts(meeting),
-        action=(_("Open the meeting"), reverse("meeting_detail", args=[meeting.pk]) + "#answers"),
-        reason=_because_team(meeting),
+        action=action,
+        reason=reason,
         school=meeting.student.school,
     )
 
@@ -459,6 +535,9 @@ EVENTS = {
     "request_denied": request_denied,
     "request_expired": request_expired,
     "feedback_submitted": feedback_submitted,
+    "feedback_addendum": feedback_addendum,
+    "coverage_assigned": coverage_assigned,
+    "uninvited": uninvited,
     "invited": invited,
     "meeting_moved": meeting_moved,
     "approval_reopened": approval_reopened,

@@ -120,6 +120,15 @@ class Invitation(TimeStamped):
     name = models.CharField(max_length=150, help_text="For people without an account.")
     role = models.CharField(max_length=80, help_text="e.g. 'General education teacher'.")
     email = models.EmailField(blank=True)
+    # A parent or guardian invited as such (34 CFR 300.322): their attendance is recorded
+    # like everyone's, and the case manager cannot take them off the team.
+    guardian = models.ForeignKey(
+        "staff.Guardian",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="invitations",
+    )
     attended = models.BooleanField(null=True, blank=True)
 
     class Meta:
@@ -129,6 +138,11 @@ class Invitation(TimeStamped):
                 fields=["meeting", "user"],
                 condition=Q(user__isnull=False),
                 name="invitation_once_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["meeting", "guardian"],
+                condition=Q(guardian__isnull=False),
+                name="invitation_once_per_guardian",
             ),
         ]
         indexes = [
@@ -299,6 +313,10 @@ class SecaFeedback(TimeStamped):
     suggestions = models.TextField(_("suggestions for the plan"), blank=True)
     questions = models.TextField(_("questions for the team"), blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # Contract: feedback when not honored, whenever it happens. Given after the meeting
+    # started (the request expired undecided, or the SECA was marked absent), it reaches
+    # the case manager as an addendum to the packet.
+    after_meeting = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -451,6 +469,8 @@ class MeetingNotice(TimeStamped):
     class Kind(models.TextChoices):
         SCHEDULED = "scheduled", _("Notice of meeting")
         RESCHEDULED = "rescheduled", _("Meeting moved")
+        # Invitees added or removed after scheduling: the notice names who attends.
+        UPDATED = "updated", _("Who attends changed")
         CANCELLED = "cancelled", _("Meeting cancelled")
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="notices")
@@ -468,17 +488,28 @@ class MeetingNotice(TimeStamped):
 
 
 class NoticeResponse(TimeStamped):
-    """A guardian's answer to the notice of meeting."""
+    """A guardian's answer to the notice of meeting: their own, or given by phone, on
+    paper or in person and recorded by the school's staff (who, how and on what day)."""
 
     class Answer(models.TextChoices):
         WILL_ATTEND = "attend", _("I will attend")
         ANOTHER_TIME = "another_time", _("I ask for another time")
         WILL_NOT_ATTEND = "not_attend", _("I will not attend")
 
+    class Method(models.TextChoices):
+        PHONE = "phone", _("By phone")
+        PAPER = "paper", _("On paper")
+        IN_PERSON = "in_person", _("In person")
+
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="responses")
     guardian = models.ForeignKey("staff.Guardian", on_delete=models.CASCADE, related_name="+")
     answer = models.CharField(max_length=12, choices=Answer.choices)
     note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    method = models.CharField(max_length=10, choices=Method.choices, blank=True)
+    answered_on = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -486,6 +517,12 @@ class NoticeResponse(TimeStamped):
             models.CheckConstraint(
                 condition=~Q(answer="another_time") | ~Q(note=""),
                 name="notice_response_another_time_has_note",
+            ),
+            # Recorded by staff: who, how and when, all three; the parent's own: none.
+            models.CheckConstraint(
+                condition=Q(recorded_by__isnull=True, method="", answered_on__isnull=True)
+                | Q(recorded_by__isnull=False, answered_on__isnull=False) & ~Q(method=""),
+                name="notice_response_recorded_says_how",
             ),
         ]
 

@@ -5,11 +5,19 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from staff.access import Right, standing_of
-from staff.models import Role, ScheduleBlock, School, StayRequest, User, current_school_year
+from staff.models import (
+    SCHOOL_STAFF_KINDS,
+    Role,
+    ScheduleBlock,
+    School,
+    StayRequest,
+    User,
+    current_school_year,
+)
 
 from . import access
 from .models import AttendanceRequest, Invitation, Meeting, ParentWish
@@ -25,6 +33,28 @@ class QueueItem:
     @property
     def meeting(self):
         return self.request.meeting
+
+
+def coverage_staff_of(school_ids):
+    """The people who may cover at these schools, as a filter of users: active, and not a
+    SECA there (scheduling_checks.coverage_staff, for several schools at once)."""
+    secas = Role.objects.filter(user=OuterRef("pk"), school_id__in=school_ids, kind=Role.Kind.SECA)
+    return User.objects.filter(is_active=True).exclude(Exists(secas))
+
+
+def covering_then(*, starts_at, ends_at, exclude_request=None):
+    """Approved requests of scheduled meetings crossing this time, and who covers them: a
+    person already covering cannot cover a second SECA at once."""
+    covering = AttendanceRequest.objects.filter(
+        status=AttendanceRequest.Status.APPROVED,
+        covered_by__isnull=False,
+        meeting__state=Meeting.State.SCHEDULED,
+        meeting__starts_at__lt=ends_at,
+        meeting__ends_at__gt=starts_at,
+    )
+    if exclude_request is not None:
+        covering = covering.exclude(pk=exclude_request.pk)
+    return covering
 
 
 def _local_span(meeting: Meeting):
@@ -87,14 +117,25 @@ def decision_context(requests) -> list[QueueItem]:
     window_start = min(r.meeting.starts_at for r in requests)
     window_end = max(r.meeting.ends_at for r in requests)
 
-    school_secas = defaultdict(list)
+    # Any staff member of the school may cover, not its SECAs (contract: SECAs are not used
+    # to cover for other staff); free means not at a meeting, not on a SECA block, and not
+    # already covering for another SECA then (scheduling_checks.coverage_staff).
+    school_staff = defaultdict(list)
+    for school_id in sorted(school_ids):
+        school_staff[school_id] = []
     for role in (
-        Role.objects.filter(kind=Role.Kind.SECA, school_id__in=school_ids, user__is_active=True)
+        Role.objects.filter(
+            school_id__in=school_ids,
+            user__in=coverage_staff_of(school_ids),
+            kind__in=SCHOOL_STAFF_KINDS,
+        )
         .select_related("user")
-        .order_by("user__full_name")
+        .order_by("user__full_name", "user_id")
     ):
-        school_secas[role.school_id].append(role.user)
-    all_seca_ids = seca_ids | {u.pk for users in school_secas.values() for u in users}
+        people = school_staff[role.school_id]
+        if not people or people[-1].pk != role.user_id:
+            people.append(role.user)
+    all_seca_ids = seca_ids | {u.pk for users in school_staff.values() for u in users}
 
     blocks_by_seca = defaultdict(list)
     for block in ScheduleBlock.objects.filter(seca_id__in=all_seca_ids).select_related("student"):
@@ -108,6 +149,13 @@ def decision_context(requests) -> list[QueueItem]:
         meeting__ends_at__gt=window_start,
     ).values("user_id", "meeting_id", "meeting__starts_at", "meeting__ends_at"):
         busy[inv["user_id"]].append(inv)
+    covering = defaultdict(list)
+    for row in (
+        covering_then(starts_at=window_start, ends_at=window_end)
+        .filter(covered_by__in=all_seca_ids)
+        .values("pk", "covered_by_id", "meeting__starts_at", "meeting__ends_at")
+    ):
+        covering[row["covered_by_id"]].append(row)
 
     weeks = defaultdict(int)
     first_week = _week_of(timezone.localtime(window_start)) - datetime.timedelta(days=1)
@@ -134,12 +182,17 @@ def decision_context(requests) -> list[QueueItem]:
         start, end = spans[req.pk]
         meeting = req.meeting
 
-        def is_busy(user_id, meeting=meeting):
+        def is_busy(user_id, meeting=meeting, req=req):
+            # Invited to this meeting too: they are at it.
             return any(
-                b["meeting_id"] != meeting.pk
-                and b["meeting__starts_at"] < meeting.ends_at
+                b["meeting__starts_at"] < meeting.ends_at
                 and b["meeting__ends_at"] > meeting.starts_at
                 for b in busy[user_id]
+            ) or any(
+                c["pk"] != req.pk
+                and c["meeting__starts_at"] < meeting.ends_at
+                and c["meeting__ends_at"] > meeting.starts_at
+                for c in covering[user_id]
             )
 
         items.append(
@@ -150,7 +203,7 @@ def decision_context(requests) -> list[QueueItem]:
                 ],
                 free_staff=[
                     u
-                    for u in school_secas[meeting.student.school_id]
+                    for u in school_staff[meeting.student.school_id]
                     if u.pk != req.seca_id
                     and not any(block_overlaps(b, start, end) for b in blocks_by_seca[u.pk])
                     and not is_busy(u.pk)
@@ -161,23 +214,27 @@ def decision_context(requests) -> list[QueueItem]:
     return items
 
 
-def stay_requests_to_decide(*, approver: User, status=StayRequest.Status.PENDING, limit=None):
-    """Requests to stay with a student of the schools this person decides for, in
-    `status`, for this school year or a later one: pending ones oldest first, decided
-    ones (approved: to honor when making assignments) by student. One query."""
+def stay_requests_to_decide(
+    *, approver: User, statuses=(StayRequest.Status.PENDING,), limit=None
+) -> dict[str, list[StayRequest]]:
+    """Requests to stay with a student of the schools this person decides for, for this
+    school year or a later one, by status: pending ones oldest first, decided ones
+    (approved: to honor when making assignments) by year and student. One query."""
     stays = (
         StayRequest.objects.filter(
             standing_of(approver).filter_for(Right.DECIDE, prefix="student__"),
-            status=status,
+            status__in=statuses,
             school_year__gte=current_school_year(),
         )
         .select_related("student__school", "seca", "decided_by")
-        .order_by(
-            *(
-                ("created_at", "pk")
-                if status == StayRequest.Status.PENDING
-                else ("school_year", "student__last_name", "student__first_name", "pk")
-            )  # fmt: skip
-        )
+        .order_by("created_at", "pk")
     )
-    return list(stays[:limit] if limit else stays)
+    by_status = {status: [] for status in statuses}
+    for stay in stays[:limit] if limit else stays:
+        by_status[stay.status].append(stay)
+    for status, listed in by_status.items():
+        if status != StayRequest.Status.PENDING:
+            listed.sort(
+                key=lambda s: (s.school_year, s.student.last_name, s.student.first_name, s.pk)
+            )
+    return by_status

@@ -41,6 +41,12 @@ urlpatterns += [
         name="contact_attempt_add",
     ),
     path("meetings/<int:pk>/held/", scheduling_views.meeting_held, name="meeting_held"),
+    path("meetings/<int:pk>/team/", scheduling_views.meeting_team, name="meeting_team"),
+    path(
+        "meetings/<int:pk>/answers/new/",
+        scheduling_views.notice_answer_record,
+        name="notice_answer_record",
+    ),
     path("meetings/<int:pk>/plans/new/", scheduling_views.plan_upload, name="plan_upload"),
     path("plans/<int:pk>/finalize/", scheduling_views.plan_finalize, name="plan_finalize"),
     path("plans/<int:pk>/download/", scheduling_views.plan_download, name="plan_download"),

@@ -45,6 +45,7 @@ from meetings.models import (
     ContactAttempt,
     Invitation,
     Meeting,
+    MeetingNotice,
     NoticeResponse,
     Notification,
     ParentWish,
@@ -170,6 +171,9 @@ MATRIX = [
                               post={302: SECAS, 403: STAFF | GUARDIANS}),  # a draft
     Row("feedback_edit[submit]", "M", get=None,
                                       post={302: SECAS, 403: STAFF | GUARDIANS}),
+    # After H: seca's request expired undecided, approved_seca was marked absent.
+    Row("feedback_edit[after the meeting]", "H", get={200: SECAS, 403: STAFF | GUARDIANS},
+                                                post={302: SECAS, 403: STAFF | GUARDIANS}),
     # The school's staff see R; approved_seca and the guardians do not.
     Row("request_withdraw", "R", get=POST_ONLY, post={302: {"seca"}, 403: STAFF}),
     Row("request_decide", "R", get={200: APPROVERS, 403: (STAFF - APPROVERS) | {"seca"}},
@@ -189,6 +193,11 @@ MATRIX = [
                                     post={302: MANAGERS, 403: OTHERS_WHO_SEE_S}),
     Row("meeting_held", "H", get={200: MANAGERS, 403: OTHERS_WHO_SEE_S},
                              post={302: MANAGERS, 403: OTHERS_WHO_SEE_S}),
+    Row("meeting_team", "M2", get={200: MANAGERS, 403: OTHERS_WHO_SEE_S},
+                              post={302: MANAGERS, 403: OTHERS_WHO_SEE_S}),  # add
+    Row("meeting_team[remove]", "M2", get=None, post={302: MANAGERS, 403: OTHERS_WHO_SEE_S}),
+    Row("notice_answer_record", "M2", get={200: MANAGERS, 403: OTHERS_WHO_SEE_S},
+                                      post={302: MANAGERS, 403: OTHERS_WHO_SEE_S}),
     Row("plan_upload", "H", get={200: MANAGERS, 403: OTHERS_WHO_SEE_S},
                             post={302: MANAGERS, 403: OTHERS_WHO_SEE_S}),
     Row("plan_finalize", "P2", get=POST_ONLY, post={302: MANAGERS, 403: OTHERS_WHO_SEE_S}),
@@ -262,6 +271,8 @@ COVERS = {
     "meeting_cancel": (Action.CANCEL,),
     "contact_attempt_add": (Action.LOG_CONTACT,),
     "meeting_held": (Action.HOLD,),
+    "meeting_team": (Action.EDIT_TEAM,),
+    "notice_answer_record": (Action.RECORD_ANSWER,),
     "plan_upload": (Action.UPLOAD_PLAN,),
     "plan_finalize": (Action.FINALIZE,),
     "plan_download[P1 finalized]": (Action.DOWNLOAD,),
@@ -329,6 +340,20 @@ EFFECTS = {
             SecaFeedback, meeting=s.M, seca=s.users[who], submitted_at__isnull=False
         ),
     ),
+    "feedback_edit[after the meeting]": Effect(
+        data=lambda s, who: {"strengths": "MATRIX late feedback", "submit": "1"},
+        done=lambda s, who, r: (
+            _exists(
+                SecaFeedback,
+                meeting=s.H,
+                seca=s.users[who],
+                after_meeting=True,
+                submitted_at__isnull=False,
+            )
+            # The case manager is told of the addendum to the packet.
+            and _exists(Notification, user=s.users["case_manager"], event="feedback_addendum")
+        ),
+    ),
     "request_withdraw": Effect(
         done=lambda s, who, r: _reread(s.R).status == AttendanceRequest.Status.WITHDRAWN,
     ),
@@ -389,6 +414,39 @@ EFFECTS = {
     "meeting_held": Effect(
         done=lambda s, who, r: _exists(
             AuditEvent, action="meeting.held", actor=s.users[who], object_id=str(s.H.pk)
+        ),
+    ),
+    "meeting_team": Effect(
+        data=lambda s, who: {"add-user": str(s.users["other_case_manager"].pk)},
+        done=lambda s, who, r: (
+            _exists(Invitation, meeting=s.M2, user=s.users["other_case_manager"])
+            and _exists(Notification, user=s.users["other_case_manager"], event="invited")
+            # The family gets the updated notice.
+            and _exists(MeetingNotice, meeting=s.M2, kind=MeetingNotice.Kind.UPDATED)
+        ),
+    ),
+    "meeting_team[remove]": Effect(
+        data=lambda s, who: {"remove": str(s.teacher_invitation.pk)},
+        done=lambda s, who, r: (
+            not _exists(Invitation, pk=s.teacher_invitation.pk)
+            and _exists(Notification, user=s.users["teacher"], event="uninvited")
+            and _exists(MeetingNotice, meeting=s.M2, kind=MeetingNotice.Kind.UPDATED)
+        ),
+    ),
+    "notice_answer_record": Effect(
+        data=lambda s, who: {
+            "guardian": str(s.uninvited_guardian.pk),
+            "answer": "attend",
+            "method": "phone",
+            "answered_on": s.now.date().isoformat(),
+            "note": "",
+        },
+        done=lambda s, who, r: _exists(
+            NoticeResponse,
+            meeting=s.M2,
+            guardian=s.uninvited_guardian,
+            recorded_by=s.users[who],
+            method="phone",
         ),
     ),
     "plan_upload": Effect(
@@ -750,6 +808,20 @@ def build_scenario() -> SimpleNamespace:
         state=Meeting.State.HELD,
         held_at=now - datetime.timedelta(days=10) + datetime.timedelta(hours=1),
     )
+    # After H: seca's request expired undecided; approved_seca's approved, marked absent.
+    f.AttendanceRequestFactory(meeting=H, seca=u["seca"], status=AttendanceRequest.Status.EXPIRED)
+    f.AttendanceRequestFactory(
+        meeting=H,
+        seca=u["approved_seca"],
+        status=AttendanceRequest.Status.APPROVED,
+        decided_by=u["principal"],
+        decided_at=now - datetime.timedelta(days=12),
+        coverage_note="The class is at music",
+    )
+    f.InvitationFactory(
+        meeting=H, user=u["approved_seca"], role="SECA (requested to attend)", attended=False
+    )
+    teacher_invitation = f.InvitationFactory(meeting=M2, user=u["teacher"], role="Teacher")
     P1 = _stored_plan(
         meeting=H,
         version=1,
@@ -805,6 +877,7 @@ def build_scenario() -> SimpleNamespace:
         delivery=delivery,
         designation=designation,
         uninvited_guardian=uninvited_guardian,
+        teacher_invitation=teacher_invitation,
         roster_checked=roster_checked,
         roster_done=roster_done,
         training=training,
@@ -831,6 +904,7 @@ def world(s) -> dict:
             PlanDelivery.objects.order_by("pk").values_list("pk", "acknowledged_at")
         ),
         "answers": list(NoticeResponse.objects.order_by("pk").values_list("pk", "answer", "note")),
+        "notices": MeetingNotice.objects.count(),
         "wishes": list(ParentWish.objects.order_by("pk").values_list("pk", "wish", "note")),
         "contact_attempts": ContactAttempt.objects.count(),
         "designations": list(Designation.objects.order_by("pk").values_list("pk", flat=True)),

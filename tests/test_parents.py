@@ -295,9 +295,10 @@ def test_team_page_costs_the_same_queries_however_large_the_team(
     client.force_login(parent)
     # 1 session, 2 user, 3 the parent's standing (staff/access.py: read once, it decides
     # every right on the page), 4 the child (with school and case manager), 5 the team,
-    # 6 upcoming meetings, 7 this parent's answers to them, 8 finalized plans, 9 the
-    # access log's INSERT (34 CFR 300.614), 10 the unread notifications count.
-    with django_assert_num_queries(10):
+    # 6 upcoming meetings, 7 this parent's answers to them, 8 their wishes about the SECA,
+    # 9 the SECAs' requests to attend (the outcome of a wish), 10 finalized plans, 11 the
+    # access log's INSERT (34 CFR 300.614), 12 the unread notifications count.
+    with django_assert_num_queries(12):
         response = client.get(reverse("parent_child", args=[student.pk]))
     assert response.status_code == 200
     assert response.content.decode().count(">Teacher<") == size

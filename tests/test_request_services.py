@@ -140,7 +140,8 @@ def test_seca_cannot_open_a_second_request(meeting, seca):
 def test_approval_records_coverage_and_puts_seca_on_the_team(
     meeting, seca, principal, school, django_capture_on_commit_callbacks
 ):
-    cover = f.UserFactory(full_name="Cora Cover", roles=[("seca", school)])
+    # Any staff member of the school free then; not a SECA (contract).
+    cover = f.UserFactory(full_name="Cora Cover", roles=[("teacher", school)])
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -156,6 +157,11 @@ def test_approval_records_coverage_and_puts_seca_on_the_team(
     assert Invitation.objects.filter(meeting=meeting, user=seca).exists()
     assert mail.outbox[0].to == [seca.email]
     assert "Pat Principal approved your request" in mail.outbox[0].body
+    # The person named to cover is told when and whom.
+    (told,) = [m for m in mail.outbox if m.to == [cover.email]]
+    assert seca.full_name in told.subject and seca.full_name in told.body
+    assert "named you to cover" in told.body
+    assert Notification.objects.filter(user=cover, event="coverage_assigned").exists()
     event = AuditEvent.objects.get(action="request.approved")
     assert event.before["status"] == "pending" and event.after["covered_by"] == cover.pk
 
@@ -175,7 +181,7 @@ def test_coverage_by_someone_of_another_school_is_refused(
     meeting, seca, principal, other_school_seca
 ):
     req = attendance.attendance_request_submit(seca=seca, meeting=meeting)
-    with pytest.raises(DomainError, match="someone else at this school"):
+    with pytest.raises(DomainError, match="staff member of this school who is not a SECA"):
         attendance.attendance_request_decide(
             approver=principal,
             attendance_request=req,

@@ -77,7 +77,9 @@ def test_queue_shows_what_is_needed_to_decide(
         ends=datetime.time(11),
     )
     f.ScheduleBlockFactory(seca=seca, student=student, weekday=1)  # Tuesday: no conflict
-    f.UserFactory(full_name="Fran Free", roles=[(Role.Kind.SECA, school)])
+    # Any staff member free then may cover; SECAs are not offered (contract).
+    f.UserFactory(full_name="Fran Free", roles=[(Role.Kind.TEACHER, school)])
+    f.UserFactory(full_name="Sam Seca", roles=[(Role.Kind.SECA, school)])
     busy = f.UserFactory(full_name="Bea Busy", roles=[(Role.Kind.SECA, school)])
     f.ScheduleBlockFactory(
         seca=busy, student=student, weekday=0, starts=datetime.time(9, 45), ends=datetime.time(12)
@@ -102,7 +104,7 @@ def test_queue_shows_what_is_needed_to_decide(
     assert "would be left without the SECA" in page and "Room 210 reading" in page
     assert "Tuesday" not in page
     free_list = page.split('class="mb-0 free-staff">')[1].split("</ul>")[0]
-    assert "Fran Free" in free_list
+    assert "Fran Free" in free_list and "Sam Seca" not in free_list
     assert "Bea Busy" not in free_list and "Mo Meeting" not in free_list
     assert "I ask that the SECA attend" in page and "She knows him best" in page
     assert "1 request by this SECA this week" in page
@@ -158,7 +160,7 @@ def test_deny_other_without_note_shows_the_error_next_to_the_note(client, princi
 
 
 def test_designee_approves_with_coverage(client, designee, seca, meeting, school):
-    cover = f.UserFactory(full_name="Cora Cover", roles=[(Role.Kind.SECA, school)])
+    cover = f.UserFactory(full_name="Cora Cover", roles=[(Role.Kind.TEACHER, school)])
     req = f.AttendanceRequestFactory(meeting=meeting, seca=seca)
     client.force_login(designee)
     client.post(
@@ -283,9 +285,10 @@ def test_queue_query_count_is_constant(
         f.AttendanceRequestFactory(meeting=meeting, seca=seca)
         f.StayRequestFactory(student=student, seca=seca)
     client.force_login(principal)
-    # session, user, "is an approver?", pending requests, their parent wishes, SECAs of
-    # the schools, schedule blocks, invitations overlapping, requests that week, pending
-    # requests to stay, approved ones, unread count
+    # session, user, "is an approver?", pending requests, their parent wishes, staff of
+    # the schools who may cover, schedule blocks, invitations overlapping, who is already
+    # covering then, requests that week, requests to stay (pending and approved), unread
+    # count
     with django_assert_num_queries(12):
         response = client.get(reverse("approval_queue"))
     assert response.content.decode().count("queue-item") == count

@@ -181,7 +181,10 @@ def test_confirm_schedules_invites_tells_the_staff_and_sends_the_notice(
         ("Jerry Seca", "SECA", team["seca"].email),
         ("Ana Ruiz", "Interpreter", "ana@example.org"),
         ("Dr. Lee", "Psychologist", ""),
+        # The parents are invited, so that their attendance is recorded.
+        (parent.guardianships.get().full_name, "Parent or guardian", parent.email),
     ]
+    assert meeting.invitations.get(user=parent).guardian.user == parent
     # The invited staff are told, not the one who scheduled; the parents get the notice.
     told = set(Notification.objects.values_list("user__email", flat=True))
     assert told == {team["teacher"].email, team["seca"].email}

@@ -23,6 +23,10 @@ class ApproveForm(forms.Form):
         queryset=User.objects.none(),
         required=False,
         empty_label=_("No one needed (say why below)"),
+        help_text=_(
+            "Any staff member of the school free during the meeting; not another SECA (the "
+            "contract limits using SECAs to cover for other staff). They are told when and whom."
+        ),
     )
     coverage_note = forms.CharField(
         label=_("Coverage note"),

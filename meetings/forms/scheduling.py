@@ -9,7 +9,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..models import ContactAttempt, Meeting
+from ..models import ContactAttempt, Meeting, NoticeResponse
 from ..services.scheduling_checks import Guest, TeamMember
 
 MAX_GUESTS = 20
@@ -273,3 +273,67 @@ class CaseloadFilterForm(forms.Form):
 
     sort = forms.ChoiceField(choices=SORTS, required=False)
     show = forms.ChoiceField(choices=SHOWS, required=False)
+
+
+class InviteeAddForm(forms.Form):
+    """Add one person to a scheduled meeting's team: staff of the school, or a guardian."""
+
+    prefix = "add"
+    user = forms.ModelChoiceField(
+        label=_("A staff member of the school"),
+        queryset=None,
+        required=False,
+        empty_label=_("Choose a staff member"),
+    )
+    guardian = forms.ModelChoiceField(
+        label=_("Or a parent or guardian"),
+        queryset=None,
+        required=False,
+        empty_label=_("Choose a parent or guardian"),
+    )
+
+    def __init__(self, *args, staff, guardians, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = staff
+        self.fields["guardian"].queryset = guardians
+        self.fields["guardian"].label_from_instance = _guardian_label
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and (cleaned.get("user") is None) == (cleaned.get("guardian") is None):
+            self.add_error("user", _("Choose one person to invite."))
+        return cleaned
+
+
+class NoticeAnswerRecordForm(forms.Form):
+    """A parent's answer given by phone, on paper or in person, recorded by staff."""
+
+    guardian = forms.ModelChoiceField(label=_("Parent or guardian"), queryset=None)
+    answer = forms.ChoiceField(
+        label=_("Their answer"), choices=NoticeResponse.Answer.choices, widget=forms.RadioSelect
+    )
+    method = forms.ChoiceField(
+        label=_("How they answered"),
+        choices=NoticeResponse.Method.choices,
+        widget=forms.RadioSelect,
+    )
+    answered_on = forms.DateField(
+        label=_("On what day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when they ask for another time: which days and times work."),
+    )
+
+    def __init__(self, *args, guardians, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["guardian"].queryset = guardians
+        self.fields["guardian"].label_from_instance = _guardian_label
+
+
+def _guardian_label(guardian) -> str:
+    # Their name and relationship, without the student each guardian row would query.
+    return f"{guardian.full_name} ({guardian.relationship})"

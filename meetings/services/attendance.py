@@ -14,13 +14,15 @@ from django.utils.translation import gettext as _
 from iepcoord.dates import formatted
 from staff.access import Right, holders
 from staff.audit import audit_record
-from staff.models import User
+from staff.models import ScheduleBlock, User, current_school_year
 from staff.services import DomainError
 
 from .. import access
 from ..access import Action
 from ..models import REQUEST_TRANSITIONS, AttendanceRequest, Invitation, Meeting, SecaFeedback
+from ..queue import block_overlaps
 from .notifications import notify
+from .scheduling_checks import coverage_conflicts, coverage_staff
 
 Status = AttendanceRequest.Status
 
@@ -182,6 +184,7 @@ def attendance_request_decide(
     _meeting_open_for_requests(meeting)
     action = "approve" if approve else "deny"
     request_next_status(req.status, action)  # refuse a closed request before the form
+    previous_coverer = req.covered_by_id if req.status == Status.APPROVED else None
     decision_note = decision_note.strip()
     if approve:
         coverage_note = coverage_note.strip()
@@ -189,11 +192,8 @@ def attendance_request_decide(
             raise DomainError(
                 _("Say who covers the SECA's students, or why no one needs to."), field="covered_by"
             )
-        if covered_by is not None and (
-            covered_by.pk == req.seca_id
-            or not User.objects.staff_of(meeting.student.school).filter(pk=covered_by.pk).exists()
-        ):
-            raise DomainError(_("Choose someone else at this school to cover."), field="covered_by")
+        if covered_by is not None:
+            _check_coverer(req, covered_by)
         outcome = {"deny_reason": "", "covered_by": covered_by, "coverage_note": coverage_note}
     else:
         if deny_reason not in AttendanceRequest.DenyReason.values:
@@ -222,7 +222,46 @@ def attendance_request_decide(
         meeting=meeting,
         request=req,
     )
+    if approve and covered_by is not None and covered_by.pk != previous_coverer:
+        notify([covered_by], "coverage_assigned", meeting=meeting, request=req, duties=_duties(req))
     return req
+
+
+def _check_coverer(req: AttendanceRequest, covered_by: User) -> None:
+    """Any staff member of the student's school free during the meeting, not a SECA
+    (contract: SECAs are not used to cover for other staff)."""
+    meeting = req.meeting
+    if (
+        covered_by.pk == req.seca_id
+        or not coverage_staff(meeting.student.school).filter(pk=covered_by.pk).exists()
+    ):
+        raise DomainError(
+            _("Choose a staff member of this school who is not a SECA to cover."),
+            field="covered_by",
+        )
+    conflicts = coverage_conflicts(meeting=meeting, user=covered_by, request=req)
+    if conflicts:
+        raise DomainError(
+            _("%(name)s is not free then: %(why)s.")
+            % {"name": covered_by.full_name, "why": conflicts[0].detail},
+            field="covered_by",
+        )
+
+
+def _duties(req: AttendanceRequest) -> list[str]:
+    """What the SECA's weekly schedule has them doing during the meeting (what the person
+    covering takes over), in the school's time zone. One query."""
+    meeting = req.meeting
+    tz = meeting.school.tzinfo
+    start, end = timezone.localtime(meeting.starts_at, tz), timezone.localtime(meeting.ends_at, tz)
+    blocks = ScheduleBlock.objects.filter(
+        seca_id=req.seca_id, weekday=start.weekday(), school_year=current_school_year(start.date())
+    ).select_related("student")
+    return [
+        f"{formatted(b.starts, 'time')}–{formatted(b.ends, 'time')} {b.supports}"
+        for b in sorted(blocks, key=lambda b: b.starts)
+        if b.school_id == meeting.school_id and block_overlaps(b, start, end)
+    ]
 
 
 def _sync_seca_invitation(req: AttendanceRequest) -> None:
@@ -290,12 +329,16 @@ FEEDBACK_FIELDS = [
 
 @transaction.atomic
 def feedback_save(*, seca: User, meeting: Meeting, data: dict, submit: bool) -> SecaFeedback:
-    """Save the SECA's feedback as a draft, or submit it; editable until the meeting starts."""
+    """Save the SECA's feedback as a draft, or submit it; editable until the meeting starts.
+    After it, a SECA not honored who gave none before may still give it (contract:
+    feedback when not honored, whenever it happens): marked as given after the meeting,
+    it reaches the case manager as an addendum to the packet, and is final once submitted."""
     meeting = meeting_lock(meeting)
     access.check(seca, Action.GIVE_FEEDBACK, meeting)
     if meeting.state == Meeting.State.CANCELLED:
         raise DomainError(_("This meeting was cancelled."))
-    if meeting.state == Meeting.State.HELD or meeting.has_started:
+    after_meeting = not meeting.is_open
+    if after_meeting and not access.late_feedback_allowed(seca, meeting):
         raise DomainError(_("The meeting has started: your feedback can no longer be changed."))
     cleaned = {name: (data.get(name) or "").strip() for name in FEEDBACK_FIELDS}
     if submit and not any(cleaned.values()):
@@ -309,6 +352,7 @@ def feedback_save(*, seca: User, meeting: Meeting, data: dict, submit: bool) -> 
     first_submission = submit and feedback.submitted_at is None
     if submit:
         feedback.submitted_at = timezone.now()
+    feedback.after_meeting = after_meeting
     feedback.save()
     audit_record(
         actor=seca,
@@ -317,9 +361,17 @@ def feedback_save(*, seca: User, meeting: Meeting, data: dict, submit: bool) -> 
         school=meeting.school,
         student=meeting.student,
         before=before,
-        after={"submitted_at": feedback.submitted_at and feedback.submitted_at.isoformat()},
+        after={
+            "submitted_at": feedback.submitted_at and feedback.submitted_at.isoformat(),
+            "after_meeting": after_meeting,
+        },
     )
     if first_submission:
         team = {meeting.scheduled_by, meeting.student.case_manager} - {None}
-        notify(team, "feedback_submitted", meeting=meeting, seca=seca.full_name)
+        notify(
+            team,
+            "feedback_addendum" if after_meeting else "feedback_submitted",
+            meeting=meeting,
+            seca=seca.full_name,
+        )
     return feedback

@@ -10,16 +10,17 @@ import datetime
 
 from django.db import transaction
 from django.db.models import Prefetch
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from staff.access import standing_of
+from staff.access import Right, holders, standing_of
 from staff.audit import audit_record
 from staff.models import Assignment, Guardian, Student, User
 from staff.services import DomainError
 
 from .. import access
 from ..access import Action
-from ..models import Meeting, NoticeResponse, ParentWish, Plan
+from ..models import AttendanceRequest, Meeting, NoticeResponse, ParentWish, Plan
 from .attendance import meeting_lock
 from .notifications import notify
 
@@ -56,7 +57,9 @@ def _tell_the_team(meeting: Meeting, event: str, **params) -> None:
     )
 
 
-def _guardian_row_save(model, *, guardian: Guardian, meeting: Meeting, action: str, values):
+def _guardian_row_save(
+    model, *, guardian: Guardian, meeting: Meeting, action: str, values, actor: User | None = None
+):
     """Create or change this guardian's one row for the meeting (an answer, a wish) and
     audit the change; (row, False) when nothing changed. The caller holds the meeting's
     lock, so two submissions of one guardian cannot both create a row."""
@@ -71,15 +74,28 @@ def _guardian_row_save(model, *, guardian: Guardian, meeting: Meeting, action: s
             setattr(row, name, value)
         row.save(update_fields=[*values, "updated_at"])
     audit_record(
-        actor=guardian.user,
+        actor=actor or guardian.user,
         action=action,
         obj=row,
         school=meeting.school,
         student=meeting.student,
-        before=before,
-        after=values,
+        before=_plain(before),
+        after=_plain(values),
     )
     return row, True
+
+
+def _plain(values: dict) -> dict:
+    """The values as the audit trail stores them (JSON): a person by id, a day as text."""
+
+    def plain(value):
+        if isinstance(value, User):
+            return value.pk
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        return value
+
+    return {name: plain(value) for name, value in values.items()}
 
 
 @transaction.atomic
@@ -101,7 +117,14 @@ def notice_response_save(
         guardian=guardian,
         meeting=meeting,
         action="notice.answered",
-        values={"answer": answer, "note": note},
+        # The parent's own answer replaces one staff recorded for them.
+        values={
+            "answer": answer,
+            "note": note,
+            "recorded_by": None,
+            "method": "",
+            "answered_on": None,
+        },
     )
     if not changed:
         return response
@@ -132,8 +155,92 @@ def parent_wish_save(
     )
     if not changed:
         return parent_wish
-    _tell_the_team(meeting, "parent_wish", guardian=guardian.full_name, wish=wish, note=note)
+    params = {"guardian": guardian.full_name, "wish": wish, "note": note}
+    _tell_the_team(meeting, "parent_wish", **params)
+    # The wish reaches the approvers and the child's SECAs even before anyone asked to
+    # attend (the SECA may then ask; the approvers weigh it when they decide).
+    team = {meeting.scheduled_by_id, meeting.student.case_manager_id}
+    approvers = list(
+        User.objects.filter(holders(Right.DECIDE, meeting.student)).exclude(pk__in=team - {None})
+    )
+    notify(approvers, "parent_wish", meeting=meeting, audience="approver", **params)
+    secas = User.objects.filter(holders(Right.SUPPORT, meeting.student)).exclude(
+        pk__in=(team | {u.pk for u in approvers}) - {None}
+    )
+    notify(secas, "parent_wish", meeting=meeting, audience="seca", **params)
     return parent_wish
+
+
+@transaction.atomic
+def notice_response_record(
+    *,
+    actor: User,
+    meeting: Meeting,
+    guardian: Guardian,
+    answer: str,
+    method: str,
+    answered_on: datetime.date,
+    note: str = "",
+) -> NoticeResponse:
+    """A parent's answer given by phone, on paper or in person, recorded by the case
+    manager: who recorded it, how and on what day it was given. It stands for the parent's
+    own answer (one per guardian per meeting) until the parent answers themselves."""
+    meeting = meeting_lock(meeting)
+    access.check(actor, Action.RECORD_ANSWER, meeting)
+    if not meeting.is_open:
+        raise DomainError(_("The meeting has started: answers can no longer be recorded."))
+    if guardian.student_id != meeting.student_id:
+        raise DomainError(_("Choose a parent or guardian of this student."), field="guardian")
+    if answer not in NoticeResponse.Answer.values:
+        raise DomainError(_("Choose the parent's answer."), field="answer")
+    if method not in NoticeResponse.Method.values:
+        raise DomainError(_("Choose how the parent answered."), field="method")
+    if answered_on > timezone.localdate(timezone.now(), meeting.school.tzinfo):
+        raise DomainError(_("Record an answer once it was given."), field="answered_on")
+    note = note.strip()
+    if answer == NoticeResponse.Answer.ANOTHER_TIME and not note:
+        raise DomainError(_("Say which days and times would work for the parent."), field="note")
+    response, changed = _guardian_row_save(
+        NoticeResponse,
+        guardian=guardian,
+        meeting=meeting,
+        action="notice.answer_recorded",
+        actor=actor,
+        values={
+            "answer": answer,
+            "note": note,
+            "recorded_by": actor,
+            "method": method,
+            "answered_on": answered_on,
+        },
+    )
+    if changed:
+        notify(
+            {meeting.scheduled_by, meeting.student.case_manager} - {None, actor},
+            "parent_answered",
+            meeting=meeting,
+            guardian=guardian.full_name,
+            answer=answer,
+            note=note,
+        )
+    return response
+
+
+def request_outcomes(*, user: User, meetings) -> None:
+    """On each meeting, `seca_outcomes`: the SECAs' latest requests to attend it, as the
+    parent may follow them (their name and the status: approved, denied, pending...; none
+    when no one asked). One query for all the meetings."""
+    by_meeting: dict[int, dict[int, object]] = {}
+    for req in (
+        access.request_outcomes(user)
+        .filter(meeting__in=[m.pk for m in meetings])
+        .exclude(status=AttendanceRequest.Status.CANCELLED)
+        .select_related("seca")
+        .order_by("created_at", "pk")
+    ):
+        by_meeting.setdefault(req.meeting_id, {})[req.seca_id] = req
+    for meeting in meetings:
+        meeting.seca_outcomes = list(by_meeting.get(meeting.pk, {}).values())
 
 
 # --- reads: the support team page -----------------------------------------------------------
@@ -150,9 +257,10 @@ class SupportTeam:
 def child_support_team(*, user: User, student: Student, now: datetime.datetime) -> SupportTeam:
     """One of the parent's children (fetched through the access layer, with school and
     case manager) with this year's team (SECAs, teachers, related-service providers; the
-    case manager comes with the student), upcoming meetings with this parent's answer, and
-    finalized plans. Three queries however large the team or the history: the team, the
-    meetings with the answers, the plans."""
+    case manager comes with the student), upcoming meetings with this parent's answer, their
+    wish about the SECA and what came of the SECAs' requests, and finalized plans. Six
+    queries however large the team or the history: the team, the meetings, the answers,
+    the wishes, the requests, the plans."""
     team = list(
         Assignment.objects.current()
         .filter(student=student)
@@ -160,12 +268,17 @@ def child_support_team(*, user: User, student: Student, now: datetime.datetime) 
         .order_by("kind", "staff__full_name", "pk")
     )
     answers = NoticeResponse.objects.filter(guardian__user=user)
+    wishes = ParentWish.objects.filter(guardian__user=user)
     upcoming = list(
         Meeting.objects.upcoming(now)
         .filter(student=student)
         .select_related("school")
-        .prefetch_related(Prefetch("responses", queryset=answers, to_attr="my_answers"))
+        .prefetch_related(
+            Prefetch("responses", queryset=answers, to_attr="my_answers"),
+            Prefetch("parent_wishes", queryset=wishes, to_attr="my_wishes"),
+        )
     )
+    request_outcomes(user=user, meetings=upcoming)
     plans = list(
         Plan.objects.filter(meeting__student=student, finalized_at__isnull=False)
         .select_related("meeting")

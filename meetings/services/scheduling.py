@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from staff.access import Right, holders, standing_of
 from staff.audit import audit_record
-from staff.models import Student, User
+from staff.models import Guardian, Student, User
 from staff.services import DomainError
 
 from .. import access
@@ -85,14 +85,30 @@ def _short_notice_reason(starts_at: datetime.datetime, reason: str) -> str:
 
 
 def _invited_staff(meeting: Meeting, *, exclude=()) -> list[User]:
+    """Invited people with an account, the parents aside (they are sent the notice)."""
     exclude_ids = {u.pk for u in exclude if u is not None}
     return [
         inv.user
         for inv in meeting.invitations.select_related("user").filter(
-            user__isnull=False, user__is_active=True
+            user__isnull=False, user__is_active=True, guardian__isnull=True
         )
         if inv.user_id not in exclude_ids
     ]
+
+
+# In English, like every role the app writes (meetings_extras.team_role translates it).
+GUARDIAN_TEAM_ROLE = "Parent or guardian"
+
+
+def _guardian_invitation(meeting: Meeting, guardian: Guardian) -> Invitation:
+    return Invitation(
+        meeting=meeting,
+        guardian=guardian,
+        user=guardian.user,
+        name=guardian.full_name,
+        role=GUARDIAN_TEAM_ROLE,
+        email=guardian.user.email if guardian.user_id else guardian.email,
+    )
 
 
 # --- The services -------------------------------------------------------------------------
@@ -163,6 +179,15 @@ def meeting_schedule(
     if transition:
         # In English: shown in each reader's language (meetings_extras.team_role).
         invitations.append(Invitation(meeting=meeting, name=student.full_name, role="Student"))
+    # The parents are members of the team (34 CFR 300.321(a)(1)): invited, so that their
+    # attendance is recorded like everyone's. One with an account who is also invited as
+    # staff keeps their staff invitation.
+    staff_ids = {user.pk for user in invitees}
+    invitations += [
+        _guardian_invitation(meeting, guardian)
+        for guardian in Guardian.objects.filter(student=student).select_related("user")
+        if guardian.user_id is None or guardian.user_id not in staff_ids
+    ]
     Invitation.objects.bulk_create(invitations)
     audit_record(
         actor=actor,
@@ -367,3 +392,116 @@ def contact_attempt_add(
         after={"attempted_at": attempted_at.isoformat(), "method": method, "outcome": outcome},
     )
     return attempt
+
+
+# --- The team after scheduling --------------------------------------------------------------
+
+
+def team_addable(*, meeting: Meeting):
+    """Whom the case manager may add to a scheduled meeting, as two querysets: active
+    staff of the student's school and current guardians of the student, not yet invited."""
+    invited = Invitation.objects.filter(meeting=meeting)
+    staff = (
+        User.objects.staff_of(meeting.student.school)
+        .filter(is_active=True)
+        .exclude(pk__in=invited.filter(user__isnull=False).values("user_id"))
+        .order_by("full_name", "pk")
+    )
+    guardians = Guardian.objects.filter(student_id=meeting.student_id).exclude(
+        pk__in=invited.filter(guardian__isnull=False).values("guardian_id")
+    )
+    return staff, guardians.order_by("full_name", "pk")
+
+
+def _team_changed(*, actor: User, meeting: Meeting, action: str, invitation: Invitation) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=meeting,
+        school=meeting.school,
+        student=meeting.student,
+        after={"name": invitation.name, "role": invitation.role},
+    )
+    # The notice names who attends: the family gets it again, as when the meeting moves.
+    notices_send(meeting=meeting, kind=MeetingNotice.Kind.UPDATED)
+
+
+@transaction.atomic
+def meeting_invitee_add(
+    *, actor: User, meeting: Meeting, user: User | None = None, guardian: Guardian | None = None
+) -> Invitation:
+    """Add someone to a scheduled meeting's team: a staff member of the student's school
+    (told, with the calendar file) or a guardian of the student; the family gets the
+    updated notice."""
+    meeting = meeting_lock(meeting)
+    access.check(actor, Action.EDIT_TEAM, meeting)
+    if not meeting.is_open:
+        raise DomainError(_("The team can be changed only before the meeting starts."))
+    if (user is None) == (guardian is None):
+        raise DomainError(_("Choose one person to invite."), field="user")
+    invited = meeting.invitations.all()
+    if guardian is not None:
+        if (
+            guardian.student_id != meeting.student_id
+            or not Guardian.objects.filter(pk=guardian.pk).exists()
+        ):
+            raise DomainError(_("Choose a parent or guardian of this student."), field="guardian")
+        if invited.filter(guardian=guardian).exists() or (
+            guardian.user_id and invited.filter(user_id=guardian.user_id).exists()
+        ):
+            raise DomainError(_("This person is already invited."), field="guardian")
+        invitation = _guardian_invitation(meeting, guardian)
+        invitation.save()
+    else:
+        if not (
+            user.is_active
+            and User.objects.staff_of(meeting.student.school).filter(pk=user.pk).exists()
+        ):
+            raise DomainError(_("Invite staff of the student's school only."), field="user")
+        if invited.filter(user=user).exists():
+            raise DomainError(_("This person is already invited."), field="user")
+        role = {m.user.pk: m.role for m in team_candidates(student=meeting.student)}.get(
+            user.pk, "School staff"
+        )
+        invitation = Invitation.objects.create(
+            meeting=meeting, user=user, name=user.full_name, role=role[:80], email=user.email
+        )
+        if user.pk != actor.pk:
+            notify([user], "invited", meeting=meeting)
+    _team_changed(
+        actor=actor, meeting=meeting, action="meeting.invitee_added", invitation=invitation
+    )
+    return invitation
+
+
+@transaction.atomic
+def meeting_invitee_remove(*, actor: User, meeting: Meeting, invitation_id: int) -> Invitation:
+    """Take someone off a scheduled meeting's team: they are told, and the family gets the
+    updated notice. Not the parents (34 CFR 300.322: the school invites them), nor a SECA
+    approved to attend (the approver's decision stands until changed)."""
+    meeting = meeting_lock(meeting)
+    access.check(actor, Action.EDIT_TEAM, meeting)
+    if not meeting.is_open:
+        raise DomainError(_("The team can be changed only before the meeting starts."))
+    invitation = meeting.invitations.select_related("user").filter(pk=invitation_id).first()
+    if invitation is None:
+        raise DomainError(_("Choose from the people invited."), field="invitation")
+    if invitation.guardian_id:
+        raise DomainError(
+            _("The parents are always invited: record their answer instead."), field="invitation"
+        )
+    if (
+        invitation.user_id
+        and meeting.requests.filter(seca_id=invitation.user_id, status=Status.APPROVED).exists()
+    ):
+        raise DomainError(
+            _("This SECA was approved to attend: the principal or a designee can change that."),
+            field="invitation",
+        )
+    invitation.delete()
+    if invitation.user_id and invitation.user_id != actor.pk and invitation.user.is_active:
+        notify([invitation.user], "uninvited", meeting=meeting)
+    _team_changed(
+        actor=actor, meeting=meeting, action="meeting.invitee_removed", invitation=invitation
+    )
+    return invitation

@@ -6,11 +6,13 @@ import dataclasses
 import datetime
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from iepcoord.dates import formatted
 from staff.models import (
+    SCHOOL_STAFF_KINDS,
     Assignment,
     Role,
     ScheduleBlock,
@@ -20,7 +22,7 @@ from staff.models import (
 )
 
 from ..models import TEAM_ROLE_SEPARATOR, Invitation, Meeting
-from ..queue import block_overlaps
+from ..queue import block_overlaps, covering_then
 
 State = Meeting.State
 
@@ -186,3 +188,34 @@ def meeting_conflicts(
 
 
 # --- Checks shared by schedule and reschedule --------------------------------------------
+
+
+# --- Coverage while an approved SECA attends ------------------------------------------------
+
+
+def coverage_staff(school):
+    """Who may cover an approved SECA's duties: any active staff member of the school who
+    sees its students (teachers, case managers, related-service providers, leaders), but
+    not its SECAs: the contract limits using SECAs to cover for other staff."""
+    roles = Role.objects.filter(user=OuterRef("pk"), school=school)
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Exists(roles.filter(kind__in=SCHOOL_STAFF_KINDS)))
+        .exclude(Exists(roles.filter(kind=Role.Kind.SECA)))
+    )
+
+
+def coverage_conflicts(*, meeting: Meeting, user: User, request=None) -> list[Conflict]:
+    """Why this person is not free to cover during the meeting: invited to a meeting then
+    (this one included: they are at it), a SECA schedule block, or already covering for
+    another SECA. Three queries."""
+    conflicts = meeting_conflicts(
+        school=meeting.school, starts_at=meeting.starts_at, ends_at=meeting.ends_at, users=[user]
+    )
+    if (
+        covering_then(starts_at=meeting.starts_at, ends_at=meeting.ends_at, exclude_request=request)
+        .filter(covered_by=user)
+        .exists()
+    ):
+        conflicts.append(Conflict(person=user.full_name, detail=_("covering for another SECA")))
+    return conflicts

@@ -28,6 +28,8 @@ TEAM_ROLES = {
     "Teacher": gettext_lazy("Teacher"),
     "Related-service provider": gettext_lazy("Related-service provider"),
     "Student": gettext_lazy("Student"),
+    "Parent or guardian": gettext_lazy("Parent or guardian"),
+    "School staff": gettext_lazy("School staff"),
 }
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from meetings import selectors, worklists
 from meetings.queue import stay_requests_to_decide
+from staff.models import StayRequest
 
 # The district overview's schools table holds this many rows a page (a district has
 # hundreds of schools); its totals count them all.
@@ -24,7 +25,9 @@ def home(request):
     if sections.approver:
         context["approver"] = selectors.pending_requests_for_approver(approver=user, now=now)
         context["decided"] = worklists.decided_requests(user=user, now=now)
-        context["stay_pending"] = stay_requests_to_decide(approver=user, limit=5)
+        context["stay_pending"] = stay_requests_to_decide(approver=user, limit=5)[
+            StayRequest.Status.PENDING
+        ]
     if sections.case_manager:
         context["caseload"] = selectors.caseload_for_home(case_manager=user, now=now)
         context["case_manager_meetings"] = selectors.meetings_for_case_manager(

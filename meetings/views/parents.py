@@ -32,6 +32,8 @@ def _render_notice(request, meeting, *, answer_form=None, wish_form=None, status
     if guardian is not None:
         answer = NoticeResponse.objects.filter(meeting=meeting, guardian=guardian).first()
         wish = ParentWish.objects.filter(meeting=meeting, guardian=guardian).first()
+        # What came of the SECAs' requests: the parent follows the outcome of their wish.
+        parents.request_outcomes(user=request.user, meetings=[meeting])
     # A record view (34 CFR 300.614), by the family or by the school's staff.
     audit_record(
         actor=request.user,
@@ -55,6 +57,7 @@ def _render_notice(request, meeting, *, answer_form=None, wish_form=None, status
         "answerable": Action.ANSWER_NOTICE in access.allowed_actions(meeting, request.user),
         "my_answer": answer,
         "my_wish": wish,
+        "seca_outcomes": getattr(meeting, "seca_outcomes", []),
         "answer_form": answer_form,
         "wish_form": wish_form,
     }

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from staff.access import Right, standing_of
 from staff.audit import audit_record
-from staff.models import Role, StayRequest, User
+from staff.models import StayRequest, User
 from staff.services import DomainError
 
 from .. import access
@@ -46,7 +46,14 @@ def meeting_detail(request, pk):
     )
     for req in requests:
         req.actions = access.allowed_actions(req, user)
-    actions = access.allowed_actions(meeting, user, own_request=_latest(requests, user))
+    own = _latest(requests, user)
+    actions = access.allowed_actions(
+        meeting,
+        user,
+        own_request=own,
+        # After the meeting, a SECA not honored may still give feedback (one query).
+        late_feedback=own is not None and access.late_feedback_allowed(user, meeting),
+    )
     audit_record(
         actor=user,
         action="meeting.viewed",
@@ -90,9 +97,13 @@ def meeting_packet(request, pk):
             "meeting": meeting,
             "invitations": meeting.invitations.select_related("user"),
             "requests": meeting.requests.select_related("seca", "decided_by", "covered_by"),
-            "feedback_list": meeting.feedback.filter(submitted_at__isnull=False).select_related(
-                "seca"
-            ),
+            "feedback_list": meeting.feedback.filter(
+                submitted_at__isnull=False, after_meeting=False
+            ).select_related("seca"),
+            # Contract: feedback when not honored, whenever it happens (after the meeting).
+            "addenda": meeting.feedback.filter(
+                submitted_at__isnull=False, after_meeting=True
+            ).select_related("seca"),
             "parent_wishes": meeting.parent_wishes.select_related("guardian"),
             "printed_at": timezone.now(),
         },
@@ -146,7 +157,10 @@ def feedback_edit(request, pk):
         .values_list("attended", flat=True)
         .first()
     )
-    editable = Action.GIVE_FEEDBACK in access.allowed_actions(meeting, request.user)
+    late = access.late_feedback_allowed(request.user, meeting)
+    editable = Action.GIVE_FEEDBACK in access.allowed_actions(
+        meeting, request.user, late_feedback=late
+    )
     form = FeedbackForm(request.POST or None, instance=feedback)
     if request.method == "POST" and form.is_valid():
         submit = "submit" in request.POST
@@ -157,12 +171,13 @@ def feedback_edit(request, pk):
         except DomainError as error:
             error.add_to(form)
         else:
-            messages.success(
-                request,
-                _("Your feedback was submitted to the team.")
-                if submit
-                else _("Your draft was saved."),
-            )
+            if submit and late:
+                done = _("Your feedback reaches the case manager as an addendum to the packet.")
+            elif submit:
+                done = _("Your feedback was submitted to the team.")
+            else:
+                done = _("Your draft was saved.")
+            messages.success(request, done)
             return redirect("feedback_edit", pk=meeting.pk)
     if not editable:
         for field in form.fields.values():
@@ -175,6 +190,7 @@ def feedback_edit(request, pk):
             "form": form,
             "feedback": feedback,
             "editable": editable,
+            "after_meeting": late,
             "attendance_request": attendance_request,
             "not_honored": attendance_request.not_honored_reason(attended)
             if attendance_request
@@ -187,6 +203,10 @@ def feedback_edit(request, pk):
 def approval_queue(request):
     if not standing_of(request.user).approver_at:
         raise Http404
+    stays = stay_requests_to_decide(
+        approver=request.user,
+        statuses=(StayRequest.Status.PENDING, StayRequest.Status.APPROVED),
+    )
     return render(
         request,
         "meetings/approval_queue.html",
@@ -194,10 +214,8 @@ def approval_queue(request):
             "items": build_queue(approver=request.user),
             # Contract: requests to stay with a student, in the same queue; the approved ones
             # are honored when next year's assignments are made.
-            "stay_pending": stay_requests_to_decide(approver=request.user),
-            "stay_approved": stay_requests_to_decide(
-                approver=request.user, status=StayRequest.Status.APPROVED
-            ),
+            "stay_pending": stays[StayRequest.Status.PENDING],
+            "stay_approved": stays[StayRequest.Status.APPROVED],
         },
     )
 
@@ -213,12 +231,8 @@ def request_decide(request, pk):
             student=req.meeting.student,
         )
     (item,) = decision_context([req])
-    staff = (
-        User.objects.staff_of(req.meeting.student.school)
-        .exclude(pk=req.seca_id)
-        .filter(roles__kind=Role.Kind.SECA)
-        .distinct()
-    )
+    # Any staff member of the school free then, not a SECA (the service checks it again).
+    staff = User.objects.filter(pk__in=[u.pk for u in item.free_staff]).order_by("full_name")
     approve_form = ApproveForm(initial={"version": req.version}, staff=staff)
     deny_form = DenyForm(initial={"version": req.version})
     if request.method == "POST":

@@ -22,8 +22,8 @@ from django.views.decorators.http import require_POST
 
 from staff import access as staff_access
 from staff.access import Right
-from staff.audit import audit_students_viewed
-from staff.models import Student
+from staff.audit import audit_record, audit_students_viewed
+from staff.models import Guardian, Student
 from staff.services import DomainError
 
 from .. import access, selectors
@@ -31,14 +31,16 @@ from ..access import Action
 from ..forms.scheduling import (
     CaseloadFilterForm,
     ContactAttemptForm,
+    InviteeAddForm,
     MeetingCancelForm,
     MeetingHeldForm,
     MeetingRescheduleForm,
     MeetingScheduleForm,
+    NoticeAnswerRecordForm,
     PlanUploadForm,
 )
 from ..models import Meeting
-from ..services import plans, scheduling, scheduling_checks
+from ..services import parents, plans, scheduling, scheduling_checks
 
 
 def _posted(request, data):
@@ -265,6 +267,95 @@ def meeting_held(request, pk):
     return _meeting_form(request, meeting, form, "held")
 
 
+# --- The team after scheduling, and the parents' answers given to staff ------------------
+
+
+def meeting_team(request, pk):
+    """Add and remove invitees of a scheduled meeting; the family gets the updated notice."""
+    meeting = access.meeting_for(request.user, pk, Action.EDIT_TEAM)
+    if request.method == "POST" and "remove" in request.POST:
+        return _meeting_team_remove(request, meeting)
+    staff, guardians = scheduling.team_addable(meeting=meeting)
+    form = InviteeAddForm(_posted(request, request.POST), staff=staff, guardians=guardians)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = scheduling.meeting_invitee_add(
+                actor=request.user, meeting=meeting, **form.cleaned_data
+            )
+        except DomainError as error:
+            error.add_to(form)
+        else:
+            messages.success(
+                request,
+                _("%(name)s is invited; the parents get the updated notice.")
+                % {"name": invitation.name},
+            )
+            return redirect("meeting_team", pk=meeting.pk)
+    if request.method == "GET":
+        audit_record(
+            actor=request.user,
+            action="meeting.team_viewed",
+            obj=meeting,
+            school=meeting.school,
+            student=meeting.student,
+        )
+    return render(
+        request,
+        "meetings/scheduling/meeting_team.html",
+        {
+            "meeting": meeting,
+            "form": form,
+            "invitations": meeting.invitations.select_related("user"),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _meeting_team_remove(request, meeting):
+    """The POST of a "Remove" button on the team page: the invitation's id in `remove`."""
+    try:
+        invitation = scheduling.meeting_invitee_remove(
+            actor=request.user,
+            meeting=meeting,
+            invitation_id=_int_or_none(request.POST.get("remove")),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("%(name)s is no longer invited and is told; the parents get the updated notice.")
+            % {"name": invitation.name},
+        )
+    return redirect("meeting_team", pk=meeting.pk)
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def notice_answer_record(request, pk):
+    """A parent's answer to the notice given by phone, on paper or in person."""
+    meeting = access.meeting_for(request.user, pk, Action.RECORD_ANSWER)
+    form = NoticeAnswerRecordForm(
+        _posted(request, request.POST),
+        guardians=Guardian.objects.filter(student_id=meeting.student_id).order_by("full_name"),
+        initial={"answered_on": timezone.localdate(timezone.now(), meeting.school.tzinfo)},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            parents.notice_response_record(actor=request.user, meeting=meeting, **form.cleaned_data)
+        except DomainError as error:
+            error.add_to(form)
+        else:
+            messages.success(request, _("The parent's answer is recorded."))
+            return redirect(reverse("meeting_detail", args=[meeting.pk]) + "#answers")
+    return _meeting_form(request, meeting, form, "record_answer")
+
+
 def _meeting_form(request, meeting, form, action):
     return render(
         request,
@@ -361,7 +452,7 @@ def meeting_panel_context(user, meeting: Meeting, *, actions) -> dict:
         return {"panel_plans": [plan for plan in downloadable if plan.finalized_at]}
     return {
         "notices": meeting.notices.select_related("guardian"),
-        "notice_responses": meeting.responses.select_related("guardian"),
+        "notice_responses": meeting.responses.select_related("guardian", "recorded_by"),
         "contact_attempts": meeting.contact_attempts.select_related("made_by"),
         "panel_plans": downloadable,
     }

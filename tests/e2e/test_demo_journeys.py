@@ -28,7 +28,7 @@ def demo(settings):
     settings.DEBUG = False
     users = {
         name: User.objects.get(email=f"{name}@demo.iepcoord.org")
-        for name in ["principal", "ap", "casemanager", "seca", "seca2", "parent"]
+        for name in ["principal", "ap", "casemanager", "k.obi", "seca", "seca2", "parent"]
     }
     child = (
         Guardian.objects.filter(user=users["parent"], student__assignments__staff=users["seca"])
@@ -64,7 +64,9 @@ def test_demo_seca_is_denied_gives_feedback_and_the_case_manager_reads_it(page, 
     item = page.locator(f"article:has(#req-{req.pk}-title)")
     expect(item).to_contain_text("I know her morning routine")
     expect(item.locator(".conflicts")).to_contain_text("would be left")
-    expect(item.locator(".free-staff")).to_contain_text(users["seca2"].full_name)
+    # Any staff member free then may cover, not another SECA (contract).
+    expect(item.locator(".free-staff")).to_contain_text(users["k.obi"].full_name)
+    expect(item.locator(".free-staff")).not_to_contain_text(users["seca2"].full_name)
     item.get_by_role("link", name=re.compile("Decide")).click()
     page.get_by_label("Reason").select_option(label="Scheduled with another student")
     page.get_by_role("button", name="Deny").click()
@@ -94,7 +96,7 @@ def test_demo_designee_approves_with_coverage_and_the_seca_sees_it(page, live_se
     login(page, live_server, users["ap"])
     page.goto(f"{live_server.url}/requests/{req.pk}/decide/")
     page.get_by_label("Who covers the SECA's students").select_option(
-        label=users["seca2"].full_name
+        label=users["k.obi"].full_name
     )
     page.get_by_role("button", name="Approve with this coverage").click()
     expect(page.get_by_text("Approved.")).to_be_visible()
@@ -103,7 +105,7 @@ def test_demo_designee_approves_with_coverage_and_the_seca_sees_it(page, live_se
     login(page, live_server, users["seca"])
     expect(page.locator(".request-approved").first).to_be_visible()
     req.refresh_from_db()
-    assert (req.status, req.decided_by, req.covered_by) == ("approved", users["ap"], users["seca2"])
+    assert (req.status, req.decided_by, req.covered_by) == ("approved", users["ap"], users["k.obi"])
 
 
 def test_demo_parent_reads_a_new_notice_in_spanish_and_asks_for_the_seca(page, live_server, demo):

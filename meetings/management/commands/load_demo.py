@@ -62,7 +62,7 @@ SCHOOLS = [
 LOGINS = {
     "admin": "District administrator (and Django admin)", "principal": "Principal, Addams",
     "ap": "Assistant principal, the principal's designee", "casemanager": "Case manager, 15 students",
-    "seca": "SECA supporting 3 students", "seca2": "SECA, free 9:00-12:15 to cover",
+    "seca": "SECA supporting 3 students", "seca2": "SECA supporting 3 students, free 9:00-12:15",
     "parent": "Parent of two students at Addams",
     "union": "Union representative: the district's measures, no names",
 }  # fmt: skip
@@ -139,7 +139,7 @@ MEETINGS = [
     (0, 0, "reeval", -49, "09:30", 90, "held"),
     (0, 1, "annual", 6, "09:30", 60, "scheduled"),  # the notice went late: see SHORT_NOTICE
     (0, 1, "amendment", -63, "11:00", 45, "held"),
-    (0, 2, "annual", 2, "10:00", 60, "scheduled"),  # this week: seca2@ covers for seca@
+    (0, 2, "annual", 2, "10:00", 60, "scheduled"),  # this week: k.obi covers for seca@
     (0, 2, "amendment", -21, "13:00", 45, "held"),
     (0, 2, "reeval", -84, "14:00", 90, "held"),
     (0, 3, "annual", 11, "13:30", 60, "scheduled"),
@@ -165,7 +165,7 @@ REQUESTS = [
     ((0, 0, "reeval"), "expired", "", "", "", False),
     ((0, 1, "annual"), "pending", "", "", "", False),
     ((0, 1, "amendment"), "denied", "assistant_principal", "group", "The Room 210 reading group has no other adult at 11:00.", False),
-    ((0, 2, "annual"), "approved", "assistant_principal", "", "Lena covers the 10:00 block with Jerome's student.", True),
+    ((0, 2, "annual"), "approved", "assistant_principal", "", "Mr. Obi covers the 10:00 block with Jerome's student.", True),
     ((0, 2, "amendment"), "denied", "principal", "other_student", "Jerome has two students that afternoon.", False),
     ((0, 2, "reeval"), "denied", "principal", "other", "Jerome goes with Room 210 on the field trip that afternoon.", False),
     ((0, 3, "annual"), "denied", "principal", "group", "The Room 114 math group has no other adult at 13:30.", False),
@@ -227,6 +227,16 @@ UNOPENED = {
 }  # fmt: skip
 # parent@'s answer to the notice of a meeting of their younger child.
 ANSWERS = {(0, 7, "amendment"): "attend"}
+# The team around the meeting: a parent's answer given by phone and recorded by the case
+# manager (answer, method, days ago); a teacher added after scheduling, with the updated
+# notice to the family; parents' wishes about the SECA (parent@'s: no SECA has asked yet;
+# another family's: approved); coverers who are not SECAs (contract).
+RECORDED_ANSWERS = {(0, 1, "annual"): ("attend", "phone", 2)}
+ADDED_INVITEES = {(0, 0, "annual"): "t.nakamura"}
+WISHES = {(0, 0, "annual"): "Jerome knows what calms her down.", (0, 2, "annual"): ""}
+COVERERS = {
+    (0, 2, "annual"): "k.obi", (0, 3, "reeval"): "m.brennan", (1, 1, "reeval"): "a.coleman",
+}  # fmt: skip
 POSTPONED = "The family asked to postpone; the case manager will propose new times."
 # The aide support the IEPs require, by student slot: (support, minutes a day). The SECAs'
 # students (slots 0-5) are staffed; slots 6 and 8 at Addams are not, since the day given.
@@ -482,20 +492,25 @@ class Demo:
         # (name, user, role, email, attended if held): one guardian of two missed the meeting,
         # and an approved SECA was called away (ABSENT).
         absent = (s, slot, kind) in ABSENT
-        invited = [(u.full_name, u, role or u.detail, "", not (absent and role == "SECA")) for u, role in team]  # fmt: skip
+        invited = [(u.full_name, u, role or u.detail, "", not (absent and role == "SECA"), None) for u, role in team]  # fmt: skip
+        if (s, slot, kind) in ADDED_INVITEES:  # added after scheduling: see the notices
+            added = self.people_by_local(ADDED_INVITEES[s, slot, kind])
+            invited.append((added.full_name, added, "Teacher", "", True, None))
         guardians = list(student.guardians.order_by("pk"))
-        invited += [(g.full_name, g.user, g.relationship, "" if g.user else g.email, n == 0) for n, g in enumerate(guardians)]  # fmt: skip
+        invited += [(g.full_name, g.user, g.relationship, "" if g.user else g.email, n == 0, g) for n, g in enumerate(guardians)]  # fmt: skip
         if GRADE_AGE[student.grade] >= 16:  # 34 CFR 300.322(b)(2): the student is invited
-            invited.append((student.full_name, None, "Student", "", True))
-        for name, user, role, email, attended in invited:
+            invited.append((student.full_name, None, "Student", "", True, None))
+        for name, user, role, email, attended, guardian in invited:
             values = dict(user=user, role=role, email=email, attended=attended if held else None)
-            self.upsert(meeting.invitations, {"name": name}, **values)
+            self.upsert(meeting.invitations, {"name": name}, guardian=guardian, **values)
         # 34 CFR 300.322: each guardian had the notice of meeting two weeks ahead, but for a
         # short notice (issued yesterday); the reports count from when it was issued.
         issued = self.at(min(self.today, day - timedelta(13)) - timedelta(1), "16:00")
         if (s, slot, kind) in SHORT_NOTICE:
             issued = self.at(self.today - timedelta(days=1), "16:00")
         issued = {"scheduled": issued}
+        if (s, slot, kind) in ADDED_INVITEES:
+            issued["updated"] = self.at(self.today - timedelta(days=1), "11:20")
         if state == Meeting.State.CANCELLED:
             issued["cancelled"] = self.cancelled_at(meeting)
         for guardian, (notice, at) in itertools.product(guardians, issued.items()):
@@ -509,6 +524,16 @@ class Demo:
             guardian = student.guardians.get(user__email=f"parent@{DOMAIN}")
             answer = ANSWERS[s, slot, kind]
             self.upsert(meeting.responses, {"guardian": guardian}, answer=answer, note="")
+        if (s, slot, kind) in RECORDED_ANSWERS:
+            answer, method, days = RECORDED_ANSWERS[s, slot, kind]
+            self.upsert(
+                meeting.responses, {"guardian": guardians[0]}, answer=answer, note="",
+                recorded_by=student.case_manager, method=method,
+                answered_on=self.today - timedelta(days=days),
+            )  # fmt: skip
+        if (s, slot, kind) in WISHES:
+            guardian = guardians[0]
+            self.upsert(meeting.parent_wishes, {"guardian": guardian}, wish="attend", note=WISHES[s, slot, kind])  # fmt: skip
 
     def cancelled_at(self, meeting):
         """When the case manager cancelled it: yesterday, or three days before it was due."""
@@ -542,7 +567,8 @@ class Demo:
                 decided_by=self.staff[s, decider][0] if decider else None,
                 decided_at=self.at(decided_on, "15:30") if decider else None,
                 deny_reason=reason, decision_note=text if status == "denied" else "",
-                covered_by=self.staff[s, "seca"][1 - slot // 3] if covered else None,
+                covered_by=self.people_by_local(COVERERS[key]) if key in COVERERS
+                else self.staff[s, "seca"][1 - slot // 3] if covered else None,
                 coverage_note=text if status == "approved" else "",
             )  # fmt: skip
             if reason == AttendanceRequest.DenyReason.PARENT_ASKED:
@@ -557,9 +583,12 @@ class Demo:
                 # Contract: a SECA not honored gives feedback in the agreed format beforehand.
                 submitted = self.at(meeting_day - timedelta(days=1), "16:00")
                 self.upsert(meeting.feedback, {"seca": seca}, submitted_at=submitted, **FEEDBACK)
-            elif key in ABSENT:  # approved and absent: feedback the day after
+            elif key in ABSENT:  # approved and absent: feedback the day after, an addendum
                 submitted = self.at(meeting_day + timedelta(days=1), "15:45")
-                self.upsert(meeting.feedback, {"seca": seca}, submitted_at=submitted, **FEEDBACK)
+                self.upsert(
+                    meeting.feedback, {"seca": seca}, submitted_at=submitted, after_meeting=True,
+                    **FEEDBACK,
+                )  # fmt: skip
 
     def load_aide_support(self):
         for (s, slot), student in self.students.items():
@@ -756,9 +785,9 @@ class Demo:
                 continue
             for feedback in meeting.feedback.filter(submitted_at__isnull=False).select_related("seca"):  # fmt: skip
                 at, seca = feedback.submitted_at, feedback.seca.full_name
+                event = "feedback_addendum" if feedback.after_meeting else "feedback_submitted"
                 self.notification(
-                    case_manager, "feedback_submitted", meeting=meeting, at=at,
-                    read=at < week_ago, seca=seca,
+                    case_manager, event, meeting=meeting, at=at, read=at < week_ago, seca=seca,
                 )  # fmt: skip
             decided = getattr(self.requests.get(key), "decided_at", None)
             for wish in meeting.parent_wishes.select_related("guardian") if decided else []:
@@ -773,6 +802,18 @@ class Demo:
                     case_manager, "parent_answered", meeting=meeting, at=at, read=False,
                     guardian=self.people_by_local("parent").full_name, answer=ANSWERS[key],
                     note="",
+                )  # fmt: skip
+
+        # A parent's wish reaches the SECA and the approvers, even before anyone asked.
+        for key in WISHES:
+            meeting, at = self.meetings[key], self.at(self.today - timedelta(days=1), "20:05")
+            wish = meeting.parent_wishes.select_related("guardian").get()
+            params = dict(guardian=wish.guardian.full_name, wish=wish.wish, note=wish.note)
+            seca = self.support[meeting.student_id]["seca"]
+            for user, audience in [(seca, "seca")] + [(a, "approver") for a in approvers]:
+                self.notification(
+                    user, "parent_wish", meeting=meeting, at=at, read=False, audience=audience,
+                    **params,
                 )  # fmt: skip
 
     def people_by_local(self, local):
