@@ -30,11 +30,15 @@ from pypdf.generic import ContentStream, DictionaryObject, NameObject
 from meetings.letters import EVENTS
 from meetings.models import AttendanceRequest, Meeting
 from meetings.services.distribution import plan_recipients
+from staff.invites import guardians_invite_bulk
 from staff.letters import fit, in_language
 from staff.models import (
+    Assignment,
+    Guardian,
     PolicyCopy,
     RestraintPolicy,
     Role,
+    RosterImport,
     School,
     StayRequest,
     Student,
@@ -380,6 +384,7 @@ class Demo:
         self.load_contact_attempts()
         self.load_plans()
         self.load_training()
+        self.load_roster_import()
         self.load_notifications()
         self.set_passwords()
 
@@ -733,6 +738,35 @@ class Demo:
                     PolicyCopy.objects, {"policy": policy, "seca": seca},
                     sent_at=sent, acknowledged_at=opened,
                 )  # fmt: skip
+
+    def load_roster_import(self):
+        """The roster import that gave the district its students (README "Roster import"), as
+        the district administrator confirmed it, and the letters it prepared for the first
+        school's families without an email address (their code, to print)."""
+        admin = self.staff[None, "district_admin"][0]
+        students = Student.objects.filter(school__in=self.schools)
+        read = {"schools": len(self.schools), "students": students.count()}
+        created = {
+            "schools": len(self.schools),
+            "staff": len(STAFF),
+            "students": read["students"],
+            "guardians": Guardian.objects.filter(student__in=students).count(),
+            "assignments": Assignment.objects.filter(student__in=students).count(),
+        }
+        finished = self.at(date(self.year, 9, 1), "06:12")
+        roster_import = self.upsert(
+            RosterImport.objects, {"source": "OneRoster export, nightly (demo)"},
+            uploaded_by=admin, confirmed_by=admin, version="1.2", status=RosterImport.Status.DONE,
+            checked_at=finished - timedelta(minutes=9), finished_at=finished,
+            summary={"read": read, "changes": {
+                kind: {"created": n, "updated": 0, "deactivated": 0} for kind, n in created.items()
+            }},
+        )  # fmt: skip
+        letters = Guardian.objects.filter(
+            student__school=self.schools[0], email="", user__isnull=True
+        ).values_list("pk", flat=True)
+        # Families already holding a letter are skipped: loading again prints no new codes.
+        guardians_invite_bulk(actor=admin, guardian_ids=letters, roster_import=roster_import)
 
     def stored(self, name, content):
         """The file under `name` in the default storage, written only when missing or
