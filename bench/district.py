@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from district_rows import page_rows  # noqa: E402  (this folder, as the script's)
+from district_rows import contract_rows, page_rows  # noqa: E402  (this folder, as the script's)
 
 from tests.jobs.local_services import RedisServer, SmtpSink  # noqa: E402  (after sys.path)
 
@@ -82,7 +82,7 @@ ADMIN_EMAIL = "bench-admin@example.org"
 UNION_EMAIL = "bench-union@example.org"
 # Bumped when the generator adds what the pages need: bench/pages.py and --reuse regenerate
 # a district of an older generator (bench_district.version).
-DISTRICT_VERSION = 2
+DISTRICT_VERSION = 3
 
 
 def log(message: str):
@@ -312,6 +312,17 @@ def generate(*, bench_now: datetime.datetime, school_year: int) -> dict:
                 }
             )
 
+    # The aide support each IEP requires (seed 003); required support with no SECA is
+    # unstaffed since a day this year (Student.unstaffed_since).
+    for student in students:
+        support = extra.choices(["shared", "one_to_one", "none"], weights=[55, 10, 35])[0]
+        student["aide_support"] = support
+        if support != "none":
+            student["aide_minutes_per_day"] = extra.choice([60, 90, 120, 180, 360])
+            if student["id"] not in seca_of:
+                days = extra.randrange(1, 120)
+                student["unstaffed_since"] = bench_now.date() - datetime.timedelta(days=days)
+
     # The district's administrator (two-step sign-in set up below) and a union representative.
     admin = person("admin", None, Role.Kind.DISTRICT_ADMIN)
     users[-1].update(email=ADMIN_EMAIL, full_name="Bench Administrator")
@@ -533,6 +544,18 @@ def generate(*, bench_now: datetime.datetime, school_year: int) -> dict:
         assistant=assistant,
         designated=set(designated),
         admin=admin,
+    )
+    pages.update(
+        contract_rows(
+            rng=extra,
+            now=bench_now,
+            school_year=school_year,
+            secas=secas,
+            assignments=assignments,
+            students=students,
+            principal=principal,
+            admin=admin,
+        )
     )
 
     log("Meetings, invitations, requests, plans, deliveries, reminders sent before")

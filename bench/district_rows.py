@@ -591,3 +591,101 @@ def _audit_events(
             yield event(
                 at, row["case_manager_id"], "caseload.viewed", "student", row["id"], row["id"]
             )
+
+
+TRAINED = {  # share of SECAs who completed each of the contract's trainings
+    "de-escalation-practices": 0.85,
+    "iep-procedures": 0.8,
+    "variety-of-disabilities": 0.75,
+    "lifting-positioning": 0.6,
+    "personal-care": 0.7,
+    "reinforcing-instruction": 0.8,
+    "annual-de-escalation": 0.65,
+    "restraint-time-out": 0.35,
+}
+POLICY_OPENED = 0.6  # SECAs who opened this year's restraint and time-out policy
+STAY_SHARE = 0.03  # SECA assignments whose SECA asked to stay with the student next year
+STAY_OUTCOMES = {"pending": 50, "approved": 35, "denied": 15}
+
+
+def contract_rows(
+    *, rng, now, school_year: int, secas: dict, assignments: list, students: list,
+    principal: dict, admin: int,
+) -> dict:  # fmt: skip
+    """The contract's other records (issue 13): each SECA's trainings, this year's
+    restraint and time-out policy with who opened it, and requests to stay with a student
+    next year, decided by the school's principal or still pending."""
+    from staff.models import Training
+
+    trainings = dict(Training.objects.values_list("code", "pk"))
+    year_start = datetime.date(school_year, 7, 1)
+    completions, copies = [], []
+    sent = datetime.datetime.combine(year_start + 60 * DAY, datetime.time(8), tzinfo=CHICAGO)
+    for school, people in secas.items():
+        for seca in people:
+            for code, share in TRAINED.items():
+                if code in trainings and rng.random() < share:
+                    done = year_start + datetime.timedelta(days=rng.randrange(0, 120))
+                    completions.append(
+                        {
+                            "seca_id": seca,
+                            "training_id": trainings[code],
+                            "completed_on": min(done, now.date() - DAY),
+                            "recorded_by_id": principal[school],
+                            "school_id": school,
+                            "source": "school",
+                        }
+                    )
+            opened = rng.random() < POLICY_OPENED
+            copies.append(
+                {
+                    "policy_id": 1,
+                    "seca_id": seca,
+                    "sent_at": sent,
+                    "acknowledged_at": sent + rng.randrange(1, 240) * HOUR if opened else None,
+                }
+            )
+    policy = {
+        "id": 1,
+        "school_year": school_year,
+        "title": f"Restraint and time-out policy {school_year}-{school_year + 1}",
+        "file": "policies/bench-restraint-policy.pdf",
+        "sha256": "0" * 64,
+        "uploaded_by_id": admin,
+    }
+    school_of = {row["id"]: row["school_id"] for row in students}
+    stays = []
+    for assignment in assignments:
+        if assignment["kind"] != "seca" or rng.random() >= STAY_SHARE:
+            continue
+        school = school_of[assignment["student_id"]]
+        status = rng.choices(list(STAY_OUTCOMES), weights=list(STAY_OUTCOMES.values()))[0]
+        asked = now - datetime.timedelta(days=rng.randrange(1, 60), hours=rng.randrange(0, 8))
+        row = {
+            "seca_id": assignment["staff_id"],
+            "student_id": assignment["student_id"],
+            "school_id": school,
+            "occasion": "next_year",
+            "school_year": school_year + 1,
+            "status": status,
+            "note": "I know what works for this student.",
+            "created_at": asked,
+        }
+        if status != "pending":
+            row.update(
+                decided_by_id=principal[school],
+                decided_at=asked + datetime.timedelta(days=rng.randrange(1, 5)),
+                version=1,
+            )
+        if status == "denied":
+            row["deny_reason"] = "staffing"
+        stays.append(row)
+    for rows in (completions, copies, stays):
+        for n, row in enumerate(rows, start=1):
+            row["id"] = n
+    return {
+        "staff.TrainingCompletion": completions,
+        "staff.RestraintPolicy": [policy],
+        "staff.PolicyCopy": copies,
+        "staff.StayRequest": stays,
+    }

@@ -52,9 +52,11 @@ ROLES = [
 MINIMAL = "/bench/minimal/"
 # Links not followed: signing out, the language switch (POST), the Django admin (another
 # site), static files; a plan's copy and download (the copy's link records the opening on
-# GET, then redirects to the file).
+# GET, then redirects to the file); the files themselves (the district's plans and
+# policy are rows without a stored PDF).
 SKIPPED = re.compile(
-    r"^/(accounts/logout/|i18n/|admin/|static/|deliveries/\d+/|plans/\d+/download/)"
+    r"^/(accounts/logout/|i18n/|admin/|static/|deliveries/\d+/|plans/\d+/download/"
+    r"|policies/\d+/download/)"
 )
 CRAWL_PER_KIND = 3  # instances of a kind fetched to find links: a held meeting's differ
 CRAWL_DEPTH = 4

@@ -49,7 +49,8 @@ def team(school, student, seca, principal, designee, case_manager):
         starts=datetime.time(8, 30),
         ends=datetime.time(10),
     )
-    cover = f.UserFactory(full_name="Cora Cover", roles=[(Role.Kind.SECA, school)])
+    # A teacher: the contract limits using SECAs to cover for other staff.
+    cover = f.UserFactory(full_name="Cora Cover", roles=[(Role.Kind.TEACHER, school)])
     return {"meeting": meeting, "cover": cover}
 
 
