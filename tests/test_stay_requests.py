@@ -263,7 +263,6 @@ def test_a_request_is_for_a_student_or_a_classroom_and_one_open_per_classroom(
         stay_request_submit_classroom(
             seca=seca, school_id=school.pk, classroom="Room 210", occasion=NEXT
         )
-    # Its approval is not the roster's to honor: no student, no assignment.
     assert StayRequest.objects.filter(classroom="Room 210").count() == 1
 
 
@@ -362,3 +361,17 @@ def test_the_new_year_assignment_is_made_for_an_approved_stay(tmp_path):
     run(export, tmp_path)
 
     assert Assignment.objects.current().filter(student=stay.student, staff=stay.seca).exists()
+
+
+def test_the_roster_import_leaves_an_approved_classroom_to_the_principal(tmp_path):
+    run(Export("1.1"), tmp_path)
+    stay = _approved("s-2", "t-aide1")
+    stay.student, stay.classroom = None, "Room 210"
+    stay.save()
+    export = Export("1.1")
+    export.data["enrollments"].remove(export.enrollment("e-5"))  # t-aide1 leaves c-a1
+
+    output = run(export, tmp_path)
+
+    assert "kept for" not in output
+    assert not Assignment.objects.current().filter(staff__sourced_id="t-aide1").exists()
