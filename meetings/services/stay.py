@@ -1,9 +1,9 @@
 """Requests to stay with a student or a classroom (contract: "SECAs can request to stay
 with the student or classroom they were previously assigned to"): submitted by the SECA,
 withdrawn while pending, decided by the principal or a designee of the student's current
-school (or the classroom's) through the same
-queue as requests to attend. Each service is atomic, locks the row, checks the transition
-against STAY_TRANSITIONS, saves with update_fields, writes an audit event and notifies."""
+school (or the classroom's) through the same queue as requests to attend. Each service is
+atomic, locks the row, checks the transition against STAY_TRANSITIONS, saves with
+update_fields, writes an audit event and notifies."""
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
