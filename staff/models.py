@@ -615,6 +615,15 @@ class StayRequest(TimeStamped):
         """The school year as schools name it: "2026-27"."""
         return f"{self.school_year}-{(self.school_year + 1) % 100:02d}"
 
+    def deny_reasons(self) -> list[tuple[str, str]]:
+        """The reasons that fit: a classroom has no IEP and no parent to ask."""
+        about_a_student = {self.DenyReason.STUDENT_NEEDS, self.DenyReason.PARENT_ASKED}
+        return [
+            (value, label)
+            for value, label in self.DenyReason.choices
+            if self.student_id or value not in about_a_student
+        ]
+
 
 # The stay request's state machine: action -> {from status: to status}, the same shape as
 # meetings.models.REQUEST_TRANSITIONS. A decision may be changed while the year it is for

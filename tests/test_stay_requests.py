@@ -302,6 +302,25 @@ def test_classroom_request_pages_in_english_and_spanish(
     assert client.get(reverse("stay_request_decide", args=[stay.pk])).status_code == 404
 
 
+def test_a_classroom_is_not_denied_for_a_students_iep_or_parent(client, seca, school, principal):
+    _group(seca, school, "Room 210")
+    stay = stay_request_submit_classroom(
+        seca=seca, school_id=school.pk, classroom="Room 210", occasion=NEXT
+    )
+    with pytest.raises(DomainError) as refused:
+        stay_request_decide(
+            approver=principal, stay_request=stay, approve=False, seen_version=0,
+            deny_reason=StayRequest.DenyReason.PARENT_ASKED,
+        )  # fmt: skip
+    assert refused.value.field == "deny_reason"
+    client.force_login(principal)
+    page = client.get(reverse("stay_request_decide", args=[stay.pk])).content.decode()
+    assert "The school&#x27;s staffing for that year does not allow it" in page
+    assert "The parent asked for another SECA" not in page
+    stay.refresh_from_db()
+    assert stay.status == Status.PENDING
+
+
 def test_classroom_decide_page_query_count(
     client, principal, seca, school, django_assert_num_queries
 ):

@@ -54,9 +54,6 @@ class StayApproveForm(forms.Form):
 class StayDenyForm(DenyForm):
     """A denial of a stay request: the deny reasons' style of requests to attend."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, stay: StayRequest, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["deny_reason"].choices = [
-            ("", _("Choose a reason")),
-            *StayRequest.DenyReason.choices,
-        ]
+        self.fields["deny_reason"].choices = [("", _("Choose a reason")), *stay.deny_reasons()]

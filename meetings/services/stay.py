@@ -195,7 +195,7 @@ def stay_request_decide(
     stay_next_status(stay.status, action)
     decision_note = decision_note.strip()
     if not approve:
-        if deny_reason not in StayRequest.DenyReason.values:
+        if deny_reason not in dict(stay.deny_reasons()):
             raise DomainError(_("Choose a reason for the denial."), field="deny_reason")
         if deny_reason == StayRequest.DenyReason.OTHER and not decision_note:
             raise DomainError(

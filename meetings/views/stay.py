@@ -123,10 +123,10 @@ def stay_request_decide(request, pk):
             student=stay.student,
         )
     approve_form = StayApproveForm(initial={"version": stay.version})
-    deny_form = StayDenyForm(initial={"version": stay.version})
+    deny_form = StayDenyForm(initial={"version": stay.version}, stay=stay)
     if request.method == "POST":
         approving = "approve" in request.POST
-        form = StayApproveForm(request.POST) if approving else StayDenyForm(request.POST)
+        form = StayApproveForm(request.POST) if approving else StayDenyForm(request.POST, stay=stay)
         if approving:
             approve_form = form
         else:
