@@ -454,7 +454,9 @@ def parent_wish(user, meeting: Meeting, request, params) -> Letter:
 
 def _stay_facts(stay) -> list[tuple[str, str]]:
     facts = [
-        (_("Student"), stay.student.full_name),
+        (_("Student"), stay.student.full_name)
+        if stay.student_id
+        else (_("Classroom"), stay.classroom),
         (_("School year"), stay.year_label),
         (_("Why now"), stay.get_occasion_display()),
     ]
@@ -467,15 +469,19 @@ def _stay_facts(stay) -> list[tuple[str, str]]:
     return facts
 
 
+def _stay_subject_short(stay) -> str:
+    """The student ("Omar W.") or the classroom ("classroom Room 12") of a subject line."""
+    return short_name(stay.student) if stay.student_id else stay.subject
+
+
 def stay_submitted(user, meeting, stay, params) -> Letter:
-    names = {"seca": stay.seca.full_name, "student": short_name(stay.student)}
-    paragraphs = [
-        _("%(seca)s, a SECA who supports %(student)s this year, asks to stay with them in %(year)s. The principal or a designee decides.") % {
-            "seca": stay.seca.full_name,
-            "student": stay.student.full_name,
-            "year": stay.year_label,
-        },
-    ]  # fmt: skip
+    names = {"seca": stay.seca.full_name, "student": _stay_subject_short(stay)}
+    values = {"seca": stay.seca.full_name, "year": stay.year_label}
+    if stay.student_id:
+        paragraph = _("%(seca)s, a SECA who supports %(student)s this year, asks to stay with them in %(year)s. The principal or a designee decides.") % {**values, "student": stay.student.full_name}  # fmt: skip
+    else:
+        paragraph = _("%(seca)s, a SECA who works in classroom %(classroom)s this year, asks to stay with it in %(year)s. The principal or a designee decides.") % {**values, "classroom": stay.classroom}  # fmt: skip
+    paragraphs = [paragraph]
     if stay.note:
         paragraphs.append(_("Their note: “%(note)s”") % {"note": stay.note})
     return Letter(
@@ -485,37 +491,41 @@ def stay_submitted(user, meeting, stay, params) -> Letter:
         facts=_stay_facts(stay),
         action=(_("Decide the request"), reverse("stay_request_decide", args=[stay.pk])),
         reason=_("You receive this email because you decide SECA requests at %(school)s.")
-        % {"school": stay.student.school.name},
-        school=stay.student.school,
+        % {"school": stay.school.name},
+        school=stay.school,
     )
 
 
 def _stay_outcome(user, stay, subject, paragraph) -> Letter:
     return Letter(
-        subject=subject % {"student": short_name(stay.student)},
+        subject=subject % {"student": _stay_subject_short(stay)},
         greeting=greeting(user.get_short_name()),
         paragraphs=[
             paragraph
             % {
                 "who": stay.decided_by.full_name,
-                "student": stay.student.full_name,
+                "student": stay.subject,
                 "year": stay.year_label,
             }
         ],
         facts=_stay_facts(stay),
         action=(_("Open your requests to stay"), reverse("stay_request_list")),
-        reason=_("You receive this email because you asked to stay with this student."),
-        school=stay.student.school,
+        reason=_("You receive this email because you asked to stay with this student.")
+        if stay.student_id
+        else _("You receive this email because you asked to stay with this classroom."),
+        school=stay.school,
     )
 
 
 def stay_approved(user, meeting, stay, params) -> Letter:
+    # The roster import honors a student's; a classroom's, the principal by hand.
+    if stay.student_id:
+        paragraph = _("%(who)s approved your request to stay with %(student)s in %(year)s: it is honored when that year's assignments are made.")  # fmt: skip
+    else:
+        paragraph = _("%(who)s approved your request to stay with %(student)s in %(year)s: the principal honors it when that year's assignments are made.")  # fmt: skip
     return _stay_outcome(
-        user,
-        stay,
-        _("Approved: your request to stay with %(student)s"),
-        _("%(who)s approved your request to stay with %(student)s in %(year)s: it is honored when that year's assignments are made."),
-    )  # fmt: skip
+        user, stay, _("Approved: your request to stay with %(student)s"), paragraph
+    )
 
 
 def stay_denied(user, meeting, stay, params) -> Letter:

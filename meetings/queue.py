@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
-from staff.access import Right, standing_of
+from staff.access import stay_requests_decided_by
 from staff.models import (
     SCHOOL_STAFF_KINDS,
     Role,
@@ -217,16 +217,16 @@ def decision_context(requests) -> list[QueueItem]:
 def stay_requests_to_decide(
     *, approver: User, statuses=(StayRequest.Status.PENDING,), limit=None
 ) -> dict[str, list[StayRequest]]:
-    """Requests to stay with a student of the schools this person decides for, for this
-    school year or a later one, by status: pending ones oldest first, decided ones
-    (approved: to honor when making assignments) by year and student. One query."""
+    """Requests to stay with a student or a classroom of the schools this person decides
+    for, for this school year or a later one, by status: pending ones oldest first, decided
+    ones (approved: to honor when making assignments) by year and student. One query."""
     stays = (
-        StayRequest.objects.filter(
-            standing_of(approver).filter_for(Right.DECIDE, prefix="student__"),
+        stay_requests_decided_by(approver)
+        .filter(
             status__in=statuses,
             school_year__gte=current_school_year(),
         )
-        .select_related("student__school", "seca", "decided_by")
+        .select_related("student__school", "school", "seca", "decided_by")
         .order_by("created_at", "pk")
     )
     by_status = {status: [] for status in statuses}
@@ -235,6 +235,10 @@ def stay_requests_to_decide(
     for status, listed in by_status.items():
         if status != StayRequest.Status.PENDING:
             listed.sort(
-                key=lambda s: (s.school_year, s.student.last_name, s.student.first_name, s.pk)
+                key=lambda s: (
+                    s.school_year,
+                    (s.student.last_name, s.student.first_name) if s.student else ("", s.classroom),
+                    s.pk,
+                )
             )
     return by_status

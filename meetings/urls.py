@@ -83,6 +83,11 @@ urlpatterns += [
 urlpatterns += [
     path("stay/", stay_views.stay_request_list, name="stay_request_list"),
     path("stay/students/<int:pk>/", stay_views.stay_request_create, name="stay_request_create"),
+    path(
+        "stay/classrooms/",
+        stay_views.stay_request_create_classroom,
+        name="stay_request_create_classroom",
+    ),
     path("stay/<int:pk>/withdraw/", stay_views.stay_request_withdraw, name="stay_request_withdraw"),
     path("stay/<int:pk>/decide/", stay_views.stay_request_decide, name="stay_request_decide"),
 ]

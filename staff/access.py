@@ -33,6 +33,7 @@ from .models import (
     RestraintPolicy,
     Role,
     RosterImport,
+    ScheduleBlock,
     School,
     StayRequest,
     Student,
@@ -519,27 +520,47 @@ def student_for(user, pk, right: Right = Right.VIEW, *, queryset=None) -> Studen
     )
 
 
-def stay_requests(user):
-    """The stay requests this person may see: their own, and those of the students they
-    decide for (the principal and designees of the student's current school)."""
-    standing = standing_of(user)
-    if standing.user_id is None:
-        return StayRequest.objects.none()
-    return StayRequest.objects.filter(
-        Q(seca_id=standing.user_id) | standing.filter_for(Right.DECIDE, prefix="student__")
+def _decides_stays(standing: Standing) -> Q:
+    """The stay requests this person decides: a student's, by their rights on the student
+    (the student's current school); a classroom's, at the schools they decide for."""
+    return standing.filter_for(Right.DECIDE, prefix="student__") | Q(
+        student__isnull=True, school_id__in=sorted(standing.approver_at)
     )
 
 
+def may_decide_stay(standing: Standing, stay: StayRequest) -> bool:
+    if stay.student_id is None:
+        return stay.school_id in standing.approver_at
+    return Right.DECIDE in standing.rights_on(stay.student)
+
+
+def stay_requests(user):
+    """The stay requests this person may see: their own, and those they decide (the
+    principal and designees of the student's current school, or of the classroom's)."""
+    standing = standing_of(user)
+    if standing.user_id is None:
+        return StayRequest.objects.none()
+    return StayRequest.objects.filter(Q(seca_id=standing.user_id) | _decides_stays(standing))
+
+
+def stay_requests_decided_by(user):
+    """The stay requests this person decides (the approval queue)."""
+    standing = standing_of(user)
+    if standing.user_id is None:
+        return StayRequest.objects.none()
+    return StayRequest.objects.filter(_decides_stays(standing))
+
+
 def stay_request_for(user, pk, action: str) -> StayRequest:
-    """A stay request to "withdraw" (the SECA who asked) or "decide" (an approver of the
-    student's school): another school's, or another SECA's, is a 404; a known one without
-    the right a 403, both recorded."""
+    """A stay request to "withdraw" (the SECA who asked) or "decide" (an approver of its
+    school): another school's, or another SECA's, is a 404; a known one without the right
+    a 403, both recorded."""
     standing = standing_of(user)
 
     def allowed(stay):
         if action == "withdraw":
             return stay.seca_id == standing.user_id
-        return Right.DECIDE in standing.rights_on(stay.student)
+        return may_decide_stay(standing, stay)
 
     return fetch_or_refuse(
         user,
@@ -549,6 +570,43 @@ def stay_request_for(user, pk, action: str) -> StayRequest:
         action=f"stay_request.{action}",
         student_of=lambda stay: stay.student,
     )
+
+
+def stay_classrooms(user) -> list[tuple[int, str, str]]:
+    """The classrooms a SECA may ask to stay with, as (school id, school name, group): the
+    groups of their own schedule this school year, at the schools where they hold the SECA
+    role. One query."""
+    standing = standing_of(user)
+    at = standing.schools_with(Role.Kind.SECA)
+    if not at:
+        return []
+    return list(
+        ScheduleBlock.objects.filter(
+            seca_id=standing.user_id, school_id__in=sorted(at), school_year=current_school_year()
+        )
+        .exclude(group_name="")
+        .values_list("school_id", "school__name", "group_name")
+        .distinct()
+        .order_by("school__name", "group_name")
+    )
+
+
+def stay_audience(stay: StayRequest) -> Q:
+    """Who may hear of a stay request: its approvers and, for a student, the SECAs who may
+    ask to stay with them; for a classroom, the SECA who asked while a SECA there."""
+    if stay.student_id is not None:
+        return holders(Right.DECIDE, stay.student) | holders(Right.ASK_TO_STAY, stay.student)
+    # A classroom has no student: the school-wide rules of DECIDE read only its school.
+    school_only = Student(school_id=stay.school_id)
+    q = Q(pk=stay.seca_id) & Q(
+        Exists(
+            Role.objects.filter(user=OuterRef("pk"), school_id=stay.school_id, kind=Role.Kind.SECA)
+        )
+    )
+    for rule in RULES:
+        if Right.DECIDE in rule.rights and rule.source in (Source.SCHOOL_ROLE, Source.DESIGNEE):
+            q |= rule.holders(school_only)
+    return q & Q(is_active=True)
 
 
 def school_for(user, pk, right: str) -> School:

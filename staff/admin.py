@@ -431,13 +431,14 @@ class AssignmentAdmin(AuditedAdmin, FastListAdmin):
 
 @admin.register(StayRequest)
 class StayRequestAdmin(AuditedAdmin, FastListAdmin):
-    list_display = ["seca", "student", "school_year", "status", "decided_by"]
+    list_display = ["seca", "student", "classroom", "school_year", "status", "decided_by"]
     list_filter = ["status", "occasion", "school_year"]
     list_select_related = ["seca", "student", "decided_by"]
-    search_fields = ["seca__email", "seca__full_name", "student__last_name"]
+    search_fields = ["seca__email", "seca__full_name", "student__last_name", "classroom"]
     autocomplete_fields = ["seca", "student", "school", "decided_by"]
     student_path = "student"
-    school_path = "student__school"
+    # The school asked of: a classroom's request has no student.
+    school_path = "school"
 
 
 @admin.register(ScheduleBlock)

@@ -519,11 +519,13 @@ class ScheduleBlock(TimeStamped):
 
 
 class StayRequest(TimeStamped):
-    """A SECA's request to stay with a student they support this year (contract: "SECAs can
-    request to stay with the student or classroom they were previously assigned to"), for
-    the next school year or when a reassignment is announced. The principal or a designee
-    of the student's current school decides, as for requests to attend; an approved one is
-    honored when that year's assignments are made (staff/roster/plan.py)."""
+    """A SECA's request to stay with a student they support this year, or with a classroom
+    (a group of their schedule) they work in (contract: "SECAs can request to stay with the
+    student or classroom they were previously assigned to"), for the next school year or
+    when a reassignment is announced. The principal or a designee of the school decides, as
+    for requests to attend; an approved one for a student is honored when that year's
+    assignments are made (staff/roster/plan.py); the roster has no classrooms, so one for a
+    classroom is listed for the principal to honor by hand (the approval queue)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -546,8 +548,12 @@ class StayRequest(TimeStamped):
     seca = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stay_requests"
     )
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="stay_requests")
-    # The student's school when asked: the school the reports count it for.
+    # Exactly one of the two: the student, or the classroom (a ScheduleBlock.group_name).
+    student = models.ForeignKey(
+        Student, on_delete=models.CASCADE, null=True, blank=True, related_name="stay_requests"
+    )
+    classroom = models.CharField(max_length=80, blank=True)
+    # The student's (or classroom's) school when asked: the school the reports count it for.
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="stay_requests")
     occasion = models.CharField(max_length=12, choices=Occasion.choices)
     # The school year the SECA asks to stay for (2026 for 2026-27).
@@ -571,6 +577,16 @@ class StayRequest(TimeStamped):
                 condition=Q(status__in=["pending", "approved"]),
                 name="stay_request_one_open",
             ),
+            models.UniqueConstraint(
+                fields=["seca", "school", "classroom", "school_year"],
+                condition=Q(status__in=["pending", "approved"], student__isnull=True),
+                name="stay_request_one_open_classroom",
+            ),
+            models.CheckConstraint(
+                condition=(Q(student__isnull=False) & Q(classroom=""))
+                | (Q(student__isnull=True) & ~Q(classroom="")),
+                name="stay_request_student_or_classroom",
+            ),
             # A denial carries its reason (as a denied request to attend does).
             models.CheckConstraint(
                 condition=~Q(status="denied") | ~Q(deny_reason=""),
@@ -584,12 +600,29 @@ class StayRequest(TimeStamped):
         ]
 
     def __str__(self):
-        return f"{self.seca} stays with {self.student} ({self.year_label}, {self.status})"
+        return f"{self.seca} stays with {self.subject} ({self.year_label}, {self.status})"
+
+    @property
+    def subject(self) -> str:
+        """Whom the SECA asks to stay with, as pages and letters name it (in the active
+        language): the student's name, or "classroom Room 12"."""
+        if self.student_id is None:
+            return _("classroom %(name)s") % {"name": self.classroom}
+        return self.student.full_name
 
     @property
     def year_label(self) -> str:
         """The school year as schools name it: "2026-27"."""
         return f"{self.school_year}-{(self.school_year + 1) % 100:02d}"
+
+    def deny_reasons(self) -> list[tuple[str, str]]:
+        """The reasons that fit: a classroom has no IEP and no parent to ask."""
+        about_a_student = {self.DenyReason.STUDENT_NEEDS, self.DenyReason.PARENT_ASKED}
+        return [
+            (value, label)
+            for value, label in self.DenyReason.choices
+            if self.student_id or value not in about_a_student
+        ]
 
 
 # The stay request's state machine: action -> {from status: to status}, the same shape as

@@ -250,6 +250,14 @@ MATRIX = [
                                        post={302: {"seca"}, 403: APPROVERS}),
     Row("stay_request_decide", "ST", get={200: APPROVERS, 403: {"seca"}},
                                      post={302: APPROVERS, 403: {"seca"}}),
+    # A classroom: a group of the SECA's own schedule at A (only seca has one); its request
+    # STC is A's approvers' to decide (another school's principal: a 404).
+    Row("stay_request_create_classroom", None, get={200: SECA_ROLES},
+                                               post={302: {"seca"}, 400: SECA_ROLES - {"seca"}}),
+    Row("stay_request_withdraw[classroom]", "STC", get={200: {"seca"}, 403: APPROVERS},
+                                                   post={302: {"seca"}, 403: APPROVERS}),
+    Row("stay_request_decide[classroom]", "STC", get={200: APPROVERS, 403: {"seca"}},
+                                                 post={302: APPROVERS, 403: {"seca"}}),
     Row("aide_support_edit", "S", get={200: MANAGERS, 403: OTHERS_WHO_SEE_S},
                                   post={302: MANAGERS, 403: OTHERS_WHO_SEE_S}),
     Row("unstaffed_students", "A", get={200: {"district_admin", "principal", "designee_ap"}}),
@@ -490,6 +498,30 @@ EFFECTS = {
             and not _exists(Notification, user=s.users["old_principal"], url__contains="/stay/")
         ),
     ),
+    "stay_request_create_classroom": Effect(
+        data=lambda s, who: {
+            "classroom": f"{s.A.pk}:Matrix reading group",
+            "occasion": StayRequest.Occasion.NEXT_YEAR,
+            "note": "MATRIX",
+        },
+        done=lambda s, who, r: (
+            _exists(StayRequest, classroom="Matrix reading group", seca=s.users[who], school=s.A)
+            # A's approvers are told; B's are not.
+            and _exists(Notification, user=s.users["designee_ap"], url__contains="/stay/")
+            and not _exists(Notification, user=s.users["old_principal"], url__contains="/stay/")
+        ),
+    ),
+    "stay_request_withdraw[classroom]": Effect(
+        done=lambda s, who, r: _reread(s.STC).status == StayRequest.Status.WITHDRAWN,
+    ),
+    "stay_request_decide[classroom]": Effect(
+        data=lambda s, who: {"approve-version": str(s.STC.version), "approve": "1"},
+        done=lambda s, who, r: (
+            (stay := _reread(s.STC)).status == StayRequest.Status.APPROVED
+            and stay.decided_by_id == s.users[who].pk
+            and _exists(Notification, user=s.users["seca"], url__contains="/stay/")
+        ),
+    ),
     "stay_request_withdraw": Effect(
         done=lambda s, who, r: _reread(s.ST).status == StayRequest.Status.WITHDRAWN,
     ),
@@ -617,6 +649,7 @@ AUDITED = {
     "P2": "plan",
     "S": "student",
     "ST": "stayrequest",
+    "STC": "stayrequest",
     "delivery": "plandelivery",
     "uninvited_guardian": "guardian",
 }
@@ -837,6 +870,11 @@ def build_scenario() -> SimpleNamespace:
     )
     # seca asks to stay with S next year (pending).
     ST = f.StayRequestFactory(student=S, seca=u["seca"])
+    # ... and with a classroom of A (pending); a group of their schedule at A to ask for.
+    f.ScheduleBlockFactory(
+        seca=u["seca"], school=A, student=None, group_name="Matrix reading group"
+    )
+    STC = f.StayRequestFactory(student=None, classroom="Room 12", school=A, seca=u["seca"])
     # Something unread for everyone (notifications_mark_read).
     Notification.objects.bulk_create(
         Notification(user=user, message="Matrix notification") for user in u.values()
@@ -872,6 +910,7 @@ def build_scenario() -> SimpleNamespace:
         H=H,
         R=R,
         ST=ST,
+        STC=STC,
         P1=P1,
         P2=P2,
         delivery=delivery,
@@ -916,6 +955,7 @@ def world(s) -> dict:
             )
         ),
         "notifications": list(Notification.objects.order_by("pk").values_list("pk", "read_at")),
+        "stays": list(StayRequest.objects.order_by("pk").values_list("pk", "status", "version")),
         "tokens": list(User.objects.order_by("pk").values_list("pk", "calendar_token")),
         "students": list(
             Student.objects.order_by("pk").values_list("pk", "school_id", "case_manager_id")

@@ -427,3 +427,49 @@ def test_a_stay_request_event_is_not_heard_by_staff_who_do_not_decide(student, s
     stay = f.StayRequestFactory(student=student, seca=seca)
     notify([teacher], "stay_submitted", request=stay)
     assert not teacher.notifications.exists()
+
+
+@pytest.mark.parametrize(
+    ("event", "en_subject", "es_subject", "page"),
+    [
+        ("stay_submitted", "Jerry Seca asks to stay with classroom Room 210", "Jerry Seca pide seguir con el salón Room 210", "decide"),
+        ("stay_approved", "Approved: your request to stay with classroom Room 210", "Aprobada: su solicitud para seguir con el salón Room 210", "list"),
+        ("stay_denied", "Denied: your request to stay with classroom Room 210", "Negada: su solicitud para seguir con el salón Room 210", "list"),
+    ],
+)  # fmt: skip
+def test_each_classroom_stay_email_in_english_and_spanish(
+    event, en_subject, es_subject, page, school, principal, mailoutbox,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    # A classroom has no student: its approvers hear of the request, the SECA of the outcome.
+    outcome = event != "stay_submitted"
+    for lang in ("en", "es"):
+        seca = f.UserFactory(
+            full_name="Jerry Seca", preferred_language=lang if outcome else "en",
+            roles=[(Role.Kind.SECA, school)],
+        )  # fmt: skip
+        stay = f.StayRequestFactory(
+            student=None, classroom="Room 210", school=school, seca=seca,
+            status="denied" if event == "stay_denied" else "pending",
+            deny_reason="staffing" if event == "stay_denied" else "", decided_by=principal,
+            decided_at=timezone.now(), decision_note="We need Jerry in Room 210 next year",
+        )  # fmt: skip
+        reader = seca
+        if not outcome:
+            reader = f.UserFactory(
+                full_name=f"Designee {lang}", preferred_language=lang,
+                roles=[(Role.Kind.ASSISTANT_PRINCIPAL, school)],
+            )  # fmt: skip
+            f.DesignationFactory(school=school, designee=reader, named_by=principal)
+        with django_capture_on_commit_callbacks(execute=True):
+            notify([reader], event, request=stay)
+        exact = {
+            "decide": reverse("stay_request_decide", args=[stay.pk]),
+            "list": reverse("stay_request_list"),
+        }[page]
+        [message] = _mails(mailoutbox, reader)
+        subject = en_subject if lang == "en" else es_subject
+        assert message.subject.startswith(subject), message.subject
+        check_letter(message, lang=lang, exact_path=exact, name=reader.get_short_name())
+        assert "We need Jerry in Room 210 next year" in message.body
+        assert ("Classroom: Room 210" if lang == "en" else "Salón: Room 210") in message.body

@@ -20,6 +20,26 @@ class StayRequestForm(forms.Form):
     )
 
 
+class StayClassroomForm(StayRequestForm):
+    """A request to stay with a classroom: one of the groups of the SECA's schedule (the
+    service checks the choice is theirs)."""
+
+    field_order = ["classroom", "occasion", "note"]
+    classroom = forms.ChoiceField(label=_("Classroom"))
+
+    def __init__(self, *args, classrooms, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["occasion"].label = _("When would you stay with the classroom?")
+        self.fields["classroom"].choices = [
+            ("", _("Choose a classroom")),
+            *((f"{school}:{group}", f"{group} · {name}") for school, name, group in classrooms),
+        ]
+
+    def clean_classroom(self):
+        school, _sep, group = self.cleaned_data["classroom"].partition(":")
+        return int(school), group
+
+
 class StayApproveForm(forms.Form):
     prefix = "approve"
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -34,9 +54,6 @@ class StayApproveForm(forms.Form):
 class StayDenyForm(DenyForm):
     """A denial of a stay request: the deny reasons' style of requests to attend."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, stay: StayRequest, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["deny_reason"].choices = [
-            ("", _("Choose a reason")),
-            *StayRequest.DenyReason.choices,
-        ]
+        self.fields["deny_reason"].choices = [("", _("Choose a reason")), *stay.deny_reasons()]

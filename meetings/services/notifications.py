@@ -10,7 +10,7 @@ from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from staff import outbox
-from staff.access import Right, holders
+from staff.access import Right, holders, stay_audience
 from staff.letters import compose, fit, in_language
 from staff.models import OutgoingEmail, StayRequest, User
 
@@ -23,19 +23,14 @@ def notify(users, event: str, *, meeting: Meeting | None = None, request=None, *
     still see the meeting's student (staff/access.py): a SECA whose assignment ended or the
     old school's staff of a student who moved hear nothing of them. A stay request's events
     (no meeting; `request` is the StayRequest) reach its approvers and the SECAs who may ask
-    to stay with the student this year. `params` are the event's (JSON) details. Three
+    to stay with its student this year (for a classroom: the SECA who asked). `params` are the event's (JSON) details. Three
     queries: the recipients, the rows, their emails."""
     if event not in EVENTS or (meeting is None) != (event in STAY_EVENTS):
         raise ValueError(f"Unknown notification event {event!r}")
     ids = {user.pk for user in users}
     if not ids:
         return
-    if meeting is None:
-        audience = holders(Right.DECIDE, request.student) | holders(
-            Right.ASK_TO_STAY, request.student
-        )
-    else:
-        audience = holders(Right.VIEW, meeting.student)
+    audience = stay_audience(request) if meeting is None else holders(Right.VIEW, meeting.student)
     recipients = User.objects.filter(audience, pk__in=ids)
     stored = {
         "meeting": meeting.pk if meeting else None,
@@ -71,7 +66,7 @@ def notification_email(email: OutgoingEmail) -> EmailMessage | None:
     params = dict(notification.params)
     if notification.event in STAY_EVENTS:
         stay = (
-            StayRequest.objects.select_related("student__school", "seca", "decided_by")
+            StayRequest.objects.select_related("student__school", "school", "seca", "decided_by")
             .filter(pk=params.pop("request", None))
             .first()
         )

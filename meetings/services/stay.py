@@ -1,14 +1,22 @@
-"""Requests to stay with a student (contract: "SECAs can request to stay with the student
-... they were previously assigned to"): submitted by the SECA, withdrawn while pending,
-decided by the principal or a designee of the student's current school through the same
-queue as requests to attend. Each service is atomic, locks the row, checks the transition
-against STAY_TRANSITIONS, saves with update_fields, writes an audit event and notifies."""
+"""Requests to stay with a student or a classroom (contract: "SECAs can request to stay
+with the student or classroom they were previously assigned to"): submitted by the SECA,
+withdrawn while pending, decided by the principal or a designee of the student's current
+school (or the classroom's) through the same queue as requests to attend. Each service is
+atomic, locks the row, checks the transition against STAY_TRANSITIONS, saves with
+update_fields, writes an audit event and notifies."""
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from staff.access import Right, holders, standing_of
+from staff.access import (
+    Right,
+    holders,
+    may_decide_stay,
+    standing_of,
+    stay_audience,
+    stay_classrooms,
+)
 from staff.audit import audit_record
 from staff.models import STAY_TRANSITIONS, StayRequest, Student, User, current_school_year
 from staff.services import DomainError
@@ -64,7 +72,7 @@ def _transition(stay: StayRequest, *, action: str, actor: User, changes=None) ->
         actor=actor,
         action=f"stay_request.{_ACTION_PAST[action]}",
         obj=stay,
-        school=stay.student.school,
+        school=stay.school,
         student=stay.student,
         before=before,
         after=_snapshot(stay),
@@ -73,9 +81,9 @@ def _transition(stay: StayRequest, *, action: str, actor: User, changes=None) ->
 
 def _lock(stay: StayRequest) -> StayRequest:
     StayRequest.objects.select_for_update().filter(pk=stay.pk).values_list("pk").get()
-    return StayRequest.objects.select_related("student__school", "seca", "decided_by").get(
-        pk=stay.pk
-    )
+    return StayRequest.objects.select_related(
+        "student__school", "school", "seca", "decided_by"
+    ).get(pk=stay.pk)
 
 
 @transaction.atomic
@@ -113,6 +121,48 @@ def stay_request_submit(*, seca: User, student: Student, occasion: str, note: st
 
 
 @transaction.atomic
+def stay_request_submit_classroom(
+    *, seca: User, school_id: int, classroom: str, occasion: str, note: str = ""
+) -> StayRequest:
+    """A request to stay with a classroom: one of the groups of the SECA's own schedule
+    this year, at a school where they are a SECA (staff.access.stay_classrooms)."""
+    mine = {(school, group) for school, _name, group in stay_classrooms(seca)}
+    if (school_id, classroom) not in mine:
+        raise DomainError(
+            _("Choose a classroom of your schedule this school year."), field="classroom"
+        )
+    if occasion not in StayRequest.Occasion.values:
+        raise DomainError(_("Say when you would stay with the classroom."), field="occasion")
+    stay_next_status(None, "submit")
+    try:
+        with transaction.atomic():
+            stay = StayRequest.objects.create(
+                seca=seca,
+                classroom=classroom,
+                school_id=school_id,
+                occasion=occasion,
+                school_year=stay_year(occasion),
+                note=note.strip(),
+            )
+    except IntegrityError:
+        raise DomainError(
+            _("You already asked to stay with this classroom that year."), field="occasion"
+        ) from None
+    stay = StayRequest.objects.select_related("school", "seca").get(pk=stay.pk)
+    audit_record(
+        actor=seca,
+        action="stay_request.submitted",
+        obj=stay,
+        school=stay.school,
+        after=_snapshot(stay),
+    )
+    notify(
+        User.objects.filter(stay_audience(stay)).exclude(pk=seca.pk), "stay_submitted", request=stay
+    )
+    return stay
+
+
+@transaction.atomic
 def stay_request_withdraw(*, seca: User, stay_request: StayRequest) -> None:
     stay = _lock(stay_request)
     if stay.seca_id != seca.pk:
@@ -131,7 +181,7 @@ def stay_request_decide(
     decision_note: str = "",
 ) -> StayRequest:
     stay = _lock(stay_request)
-    if Right.DECIDE not in standing_of(approver).rights_on(stay.student):
+    if not may_decide_stay(standing_of(approver), stay):
         raise DomainError(_("Only the principal or a designee of this school can decide."))
     if stay.version != seen_version:
         # Another approver acted since this one opened the request: the first one wins.
@@ -145,7 +195,7 @@ def stay_request_decide(
     stay_next_status(stay.status, action)
     decision_note = decision_note.strip()
     if not approve:
-        if deny_reason not in StayRequest.DenyReason.values:
+        if deny_reason not in dict(stay.deny_reasons()):
             raise DomainError(_("Choose a reason for the denial."), field="deny_reason")
         if deny_reason == StayRequest.DenyReason.OTHER and not decision_note:
             raise DomainError(

@@ -13,13 +13,13 @@ from staff.audit import audit_record
 from staff.models import StayRequest
 from staff.services import DomainError
 
-from ..forms.stay import StayApproveForm, StayDenyForm, StayRequestForm
+from ..forms.stay import StayApproveForm, StayClassroomForm, StayDenyForm, StayRequestForm
 from ..services import stay as stay_services
 
 
 def stay_request_list(request):
-    """The SECA's requests to stay, with their outcomes, and the students of this year
-    they may ask to stay with."""
+    """The SECA's requests to stay, with their outcomes, and the students and classrooms
+    of this year they may ask to stay with."""
     standing = staff_access.standing_of(request.user)
     if not standing.is_seca:
         raise Http404
@@ -33,6 +33,7 @@ def stay_request_list(request):
             "students": staff_access.students(request.user, Right.ASK_TO_STAY)
             .select_related("school")
             .order_by("last_name", "first_name"),
+            "classrooms": staff_access.stay_classrooms(request.user),
         },
     )
 
@@ -68,6 +69,35 @@ def stay_request_create(request, pk):
     )
 
 
+def stay_request_create_classroom(request):
+    """A request to stay with a classroom of the SECA's own schedule (staff.access)."""
+    if not staff_access.standing_of(request.user).is_seca:
+        raise Http404
+    classrooms = staff_access.stay_classrooms(request.user)
+    form = StayClassroomForm(request.POST or None, classrooms=classrooms)
+    if request.method == "POST" and form.is_valid():
+        school_id, classroom = form.cleaned_data["classroom"]
+        try:
+            stay_services.stay_request_submit_classroom(
+                seca=request.user,
+                school_id=school_id,
+                classroom=classroom,
+                occasion=form.cleaned_data["occasion"],
+                note=form.cleaned_data["note"],
+            )
+        except DomainError as error:
+            error.add_to(form)
+        else:
+            messages.success(request, _("Your request was sent to the principal and designees."))
+            return redirect("stay_request_list")
+    return render(
+        request,
+        "meetings/stay/form_classroom.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
+
+
 def stay_request_withdraw(request, pk):
     """GET: what is withdrawn, to confirm; POST: withdraw it."""
     stay = staff_access.stay_request_for(request.user, pk, "withdraw")
@@ -89,14 +119,14 @@ def stay_request_decide(request, pk):
             actor=request.user,
             action="stay_request.decision_viewed",
             obj=stay,
-            school=stay.student.school,
+            school=stay.school,
             student=stay.student,
         )
     approve_form = StayApproveForm(initial={"version": stay.version})
-    deny_form = StayDenyForm(initial={"version": stay.version})
+    deny_form = StayDenyForm(initial={"version": stay.version}, stay=stay)
     if request.method == "POST":
         approving = "approve" in request.POST
-        form = StayApproveForm(request.POST) if approving else StayDenyForm(request.POST)
+        form = StayApproveForm(request.POST) if approving else StayDenyForm(request.POST, stay=stay)
         if approving:
             approve_form = form
         else:

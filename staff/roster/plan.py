@@ -533,8 +533,9 @@ def _plan_assignments(plan: Plan, roster: Roster):
             plan.assignments_update.append(Update(pk, changes, {k: before[k] for k in changes}))
     stays = {
         (student_id, seca_id): pk
+        # A classroom's (no student) is the principal's to honor: the roster has none.
         for pk, student_id, seca_id in StayRequest.objects.filter(
-            status=StayRequest.Status.APPROVED, school_year=plan.school_year
+            status=StayRequest.Status.APPROVED, school_year=plan.school_year, student__isnull=False
         ).values_list("pk", "student_id", "seca_id")
     }
     for key, (pk, _detail, ended_on, managed, student_id, staff_id) in existing.items():

@@ -1,6 +1,7 @@
 """Staying with a student, and the students left without their aide, in real Chromium:
-the SECA asks to stay, the principal approves from their home, the SECA sees the outcome;
-the principal opens the unstaffed list from their home."""
+the SECA asks to stay (with a student, or with a classroom of their schedule), the
+principal decides from their home, the SECA sees the outcome; the principal opens the
+unstaffed list from their home."""
 
 import datetime
 import re
@@ -46,6 +47,40 @@ def test_seca_asks_to_stay_and_the_principal_approves_from_home(
     row = page.locator(".stay-requests tbody tr").first
     expect(row).to_contain_text("Approved")
     expect(row).to_contain_text("Yes: same room next year")
+
+
+def test_seca_asks_to_stay_with_a_classroom_and_the_principal_denies(
+    page, live_server, seca, school, principal
+):
+    f.ScheduleBlockFactory(seca=seca, school=school, student=None, group_name="Room 210 reading")
+    sign_in(page, live_server, seca)
+    page.get_by_role("link", name="Ask to stay with my students").click()
+    expect(page.locator(".stay-classrooms")).to_contain_text("Room 210 reading")
+    page.get_by_role("link", name="Ask to stay with a classroom").click()
+    page.get_by_label("Classroom").select_option(label=f"Room 210 reading · {school.name}")
+    page.get_by_label("A reassignment was announced").check()
+    page.get_by_role("button", name="Send my request").click()
+    expect(page.get_by_text("Your request was sent")).to_be_visible()
+    expect(page.locator(".stay-requests")).to_contain_text("classroom Room 210 reading")
+    sign_out(page)
+
+    sign_in(page, live_server, principal)
+    home = page.locator(".stay-pending")
+    expect(home).to_contain_text(f"{seca.full_name} asks to stay with classroom Room 210 reading")
+    home.get_by_role("link", name=re.compile("Decide")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Decide a request to stay with a classroom"
+    )
+    page.get_by_label("Reason").select_option("staffing")
+    page.get_by_role("button", name="Deny").click()
+    expect(page.get_by_text("Denied.")).to_be_visible()
+    sign_out(page)
+
+    sign_in(page, live_server, seca)
+    page.get_by_role("link", name="Ask to stay with my students").click()
+    row = page.locator(".stay-requests tbody tr").first
+    expect(row).to_contain_text("classroom Room 210 reading")
+    expect(row).to_contain_text("Denied")
 
 
 def test_principal_opens_the_unstaffed_list_from_home(page, live_server, school, principal):

@@ -609,8 +609,8 @@ class Demo:
             )  # fmt: skip
 
     def load_stay_requests(self):
-        """Contract: seca@ asks to stay with their students next year; one request in each
-        outcome. Those added while trying the demo are dropped."""
+        """Contract: seca@ asks to stay with their students next year, one request in each
+        outcome, and with a classroom. Those added while trying the demo are dropped."""
         kept = []
         for slot, status, decider, reason, note, days in STAYS:
             student, seca = self.students[0, slot], self.staff[0, "seca"][0]
@@ -632,6 +632,20 @@ class Demo:
                 )
             if decider:
                 self.notification(seca, f"stay_{status}", request=stay, at=decided, read=days > 8)
+        # And to stay with the reading group of their schedule: pending.
+        seca, group = self.staff[0, "seca"][0], GROUPS[0][0]
+        stay = self.upsert(
+            StayRequest.objects, {"seca": seca, "classroom": group, "school_year": self.year + 1},
+            student=None, school=self.schools[0], occasion="next_year", status="pending",
+            note="The reading group has grown with me all year; I would like to see it through.",
+            created_at=self.at(self.today - timedelta(days=2), "15:40"), version=0,
+            decided_by=None, decided_at=None, deny_reason="", decision_note="",
+        )  # fmt: skip
+        kept.append(stay.pk)
+        for approver in [self.staff[0, "principal"][0], self.staff[0, "assistant_principal"][0]]:
+            self.notification(
+                approver, "stay_submitted", request=stay, at=stay.created_at, read=False
+            )
         StayRequest.objects.filter(school__in=self.schools).exclude(pk__in=kept).delete()
 
     def load_contact_attempts(self):
