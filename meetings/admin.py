@@ -37,6 +37,9 @@ class MeetingAdmin(ReadOnlyAdmin, AuditedAdmin, FastListAdmin):
     search_fields = ["student__last_name", "student__district_student_id", "school__name"]
     autocomplete_fields = ["student", "school", "scheduled_by"]
     date_hierarchy = "starts_at"
+    # Newest first by id: the primary key's index gives the page, where sorting 70,000
+    # meetings by time took 100 ms (a column heading still sorts by it).
+    ordering = ["-id"]
     inlines = [InvitationInline]
     # Django 6's default, which Django 5.2 warns about when the record page builds its
     # form (the warning is an error in the tests).
@@ -114,6 +117,7 @@ class ParentWishAdmin(ReadOnlyAdmin, AuditedAdmin, FastListAdmin):
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin, FastListAdmin):
     list_display = ["user", "message", "created_at", "read_at"]
+    ordering = ["-id"]  # newest first, from the primary key's index (no sort)
     list_filter = [
         ("read_at", admin.EmptyFieldListFilter),
         ("emailed_at", admin.EmptyFieldListFilter),
@@ -138,6 +142,7 @@ class ContactAttemptAdmin(ReadOnlyAdmin, AuditedAdmin, FastListAdmin):
 @admin.register(MeetingNotice)
 class MeetingNoticeAdmin(ReadOnlyAdmin, AuditedAdmin, FastListAdmin):
     list_display = ["meeting", "guardian", "kind", "created_at", "sent_at"]
+    ordering = ["-id"]  # newest first, from the primary key's index (no sort)
     list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
     list_select_related = ["meeting__student", "guardian__student"]
     search_fields = ["guardian__full_name", "meeting__student__last_name"]

@@ -444,6 +444,7 @@ class StayRequestAdmin(AuditedAdmin, FastListAdmin):
 @admin.register(ScheduleBlock)
 class ScheduleBlockAdmin(AuditedAdmin, FastListAdmin):
     list_display = ["seca", "weekday", "starts", "ends", "student", "group_name", "school"]
+    ordering = ["-id"]  # newest first, from the primary key's index (no sort of 165,000)
     list_filter = ["weekday", "school_year"]
     list_select_related = ["seca", "student", "school"]
     search_fields = ["seca__email", "seca__full_name", "student__last_name", "group_name"]

@@ -3,6 +3,7 @@ no SECA assigned (an IEP not carried out): listed for the school's principal and
 designees and the district administrators, with the days it has been unstaffed."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Count, Min, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -42,6 +43,10 @@ def unstaffed_students(request, pk):
     )
 
 
+# The district's table holds this many schools a page, most unstaffed first.
+DISTRICT_PAGE = 50
+
+
 def unstaffed_district(request):
     """Per school: how many students are unstaffed, how many of them 1:1, since when the
     longest; each school's list one click away. Two queries, whatever the district's size."""
@@ -67,7 +72,10 @@ def unstaffed_district(request):
     return render(
         request,
         "staff/unstaffed/district.html",
-        {"rows": rows, "total": sum(r[1] for r in rows)},
+        {
+            "rows": Paginator(rows, DISTRICT_PAGE).get_page(request.GET.get("page")),
+            "total": sum(r[1] for r in rows),
+        },
     )
 
 

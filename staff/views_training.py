@@ -3,6 +3,7 @@ policy"): each SECA's own page; the school's, for the principal and designees, w
 completions; the district's counts, its CSV import and the policy's upload."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Subquery
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -110,6 +111,10 @@ def training_record_view(request, pk):
     )
 
 
+# The district's tables hold this many schools a page; their totals count every school.
+DISTRICT_PAGE = 50
+
+
 @require_GET
 def training_district(request):
     """Per school: SECAs overdue or due soon for training, and not having opened this
@@ -126,7 +131,11 @@ def training_district(request):
     return render(
         request,
         "staff/training/district.html",
-        {"schools": schools, "totals": totals, "policy": RestraintPolicy.objects.current(today)},
+        {
+            "schools": Paginator(schools, DISTRICT_PAGE).get_page(request.GET.get("page")),
+            "totals": totals,
+            "policy": RestraintPolicy.objects.current(today),
+        },
     )
 
 

@@ -16,6 +16,7 @@ from meetings import reports
 from meetings.reports import Period
 from staff.models import Assignment, AuditEvent, Role, Student
 from staff.services import student_transfer, students_unstaffed_refresh
+from staff.views_aides import DISTRICT_PAGE
 
 from . import factories as f
 from .roster_export import Export
@@ -183,3 +184,21 @@ def test_the_principal_edits_the_support_from_the_list_and_links_back(client, pr
     page = client.get(reverse("aide_support_edit", args=[student.pk])).content.decode()
     assert reverse("unstaffed_students", args=[student.school_id]) in page
     assert reverse("caseload") not in page  # a principal without a caseload
+
+
+def test_the_district_list_comes_a_page_of_schools_at_a_time_most_unstaffed_first(
+    client, district_admin
+):
+    schools = [f.SchoolFactory() for _ in range(DISTRICT_PAGE + 3)]
+    for n, school in enumerate(schools):
+        for _ in range(2 if n < 3 else 1):
+            _unstaffed(school, days=5)
+    client.force_login(district_admin)
+    first = client.get(reverse("unstaffed_district"))
+    assert len(first.context["rows"]) == DISTRICT_PAGE
+    # The three schools with two come first; the total counts every school.
+    assert [row[1] for row in first.context["rows"][:4]] == [2, 2, 2, 1]
+    assert first.context["total"] == DISTRICT_PAGE + 6
+    assert '?page=2"' in first.content.decode()
+    last = client.get(reverse("unstaffed_district"), {"page": 2})
+    assert len(last.context["rows"]) == 3

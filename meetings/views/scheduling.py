@@ -8,6 +8,7 @@ are POST only and go through the services.
 
 import dataclasses
 import hashlib
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -72,6 +73,7 @@ def caseload(request):
         "meetings/scheduling/caseload.html",
         {
             "page": page,
+            "page_query": urlencode({"show": show, "sort": sort}),
             "students": page.object_list,
             "sort": sort,
             "show": show,
