@@ -522,10 +522,13 @@ def student_for(user, pk, right: Right = Right.VIEW, *, queryset=None) -> Studen
 
 def _decides_stays(standing: Standing) -> Q:
     """The stay requests this person decides: a student's, by their rights on the student
-    (the student's current school); a classroom's, at the schools they decide for."""
-    return standing.filter_for(Right.DECIDE, prefix="student__") | Q(
-        student__isnull=True, school_id__in=sorted(standing.approver_at)
-    )
+    (the student's current school); a classroom's, at the schools they decide for. The two
+    kinds are found apart and joined by id: ORed across the join to the students,
+    PostgreSQL read all 55,000 students for each list."""
+    requests = StayRequest.objects.order_by()
+    students = requests.filter(standing.filter_for(Right.DECIDE, prefix="student__"))
+    classrooms = requests.filter(student__isnull=True, school_id__in=sorted(standing.approver_at))
+    return Q(pk__in=students.values("pk").union(classrooms.values("pk")))
 
 
 def may_decide_stay(standing: Standing, stay: StayRequest) -> bool:
