@@ -10,6 +10,7 @@ ALLOWED_HOSTS and the EMAIL_* variables point it at real services.
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -45,10 +46,14 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
+# Commands that only read the code and write files (migrations, translations) sign nothing:
+# they run without a secret, as a checkout with no environment runs them. Anything else
+# with DEBUG off (the server, the workers, migrate, check) refuses to start without one.
+OFFLINE_COMMANDS = {"makemigrations", "makemessages", "compilemessages"}
+if not SECRET_KEY and DEBUG:
     SECRET_KEY = "insecure-development-key-only-for-the-embedded-default"  # noqa: S105
+elif not SECRET_KEY and not (len(sys.argv) > 1 and sys.argv[1] in OFFLINE_COMMANDS):
+    raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
