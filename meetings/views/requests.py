@@ -220,6 +220,28 @@ def approval_queue(request):
     )
 
 
+def decision_posted(request, *, approve_form, deny_form, decide):
+    """The two forms of a decision page (a request to attend, a request to stay), and on a
+    POST the pressed one checked and `decide(approve=..., seen_version=..., **fields)`
+    called; a refusal goes next to its field. (approve form, deny form, the redirect once
+    decided, or None). `approve_form` and `deny_form` make a form from the POST or None."""
+    forms = {True: approve_form(), False: deny_form()}
+    if request.method != "POST":
+        return forms[True], forms[False], None
+    approving = "approve" in request.POST
+    form = forms[approving] = (approve_form if approving else deny_form)(request.POST)
+    if form.is_valid():
+        fields = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        try:
+            decide(approve=approving, seen_version=form.cleaned_data["version"], **fields)
+        except DomainError as error:
+            error.add_to(form)
+        else:
+            messages.success(request, _("Approved.") if approving else _("Denied."))
+            return forms[True], forms[False], redirect("approval_queue")
+    return forms[True], forms[False], None
+
+
 def request_decide(request, pk):
     req = access.request_for(request.user, pk, Action.DECIDE)
     if request.method == "GET":
@@ -233,29 +255,18 @@ def request_decide(request, pk):
     (item,) = decision_context([req])
     # Any staff member of the school free then, not a SECA (the service checks it again).
     staff = User.objects.filter(pk__in=[u.pk for u in item.free_staff]).order_by("full_name")
-    approve_form = ApproveForm(initial={"version": req.version}, staff=staff)
-    deny_form = DenyForm(initial={"version": req.version})
-    if request.method == "POST":
-        approving = "approve" in request.POST
-        form = ApproveForm(request.POST, staff=staff) if approving else DenyForm(request.POST)
-        if approving:
-            approve_form = form
-        else:
-            deny_form = form
-        if form.is_valid():
-            try:
-                attendance.attendance_request_decide(
-                    approver=request.user,
-                    attendance_request=req,
-                    approve=approving,
-                    seen_version=form.cleaned_data["version"],
-                    **{k: v for k, v in form.cleaned_data.items() if k != "version"},
-                )
-            except DomainError as error:
-                error.add_to(form)
-            else:
-                messages.success(request, _("Approved.") if approving else _("Denied."))
-                return redirect("approval_queue")
+    approve_form, deny_form, decided = decision_posted(
+        request,
+        approve_form=lambda data=None: ApproveForm(
+            data, initial={"version": req.version}, staff=staff
+        ),
+        deny_form=lambda data=None: DenyForm(data, initial={"version": req.version}),
+        decide=lambda **decision: attendance.attendance_request_decide(
+            approver=request.user, attendance_request=req, **decision
+        ),
+    )
+    if decided:
+        return decided
     return render(
         request,
         "meetings/request_decide.html",

@@ -15,6 +15,7 @@ from staff.services import DomainError
 
 from ..forms.stay import StayApproveForm, StayClassroomForm, StayDenyForm, StayRequestForm
 from ..services import stay as stay_services
+from .requests import decision_posted
 
 
 def stay_request_list(request):
@@ -122,29 +123,18 @@ def stay_request_decide(request, pk):
             school=stay.school,
             student=stay.student,
         )
-    approve_form = StayApproveForm(initial={"version": stay.version})
-    deny_form = StayDenyForm(initial={"version": stay.version}, stay=stay)
-    if request.method == "POST":
-        approving = "approve" in request.POST
-        form = StayApproveForm(request.POST) if approving else StayDenyForm(request.POST, stay=stay)
-        if approving:
-            approve_form = form
-        else:
-            deny_form = form
-        if form.is_valid():
-            try:
-                stay_services.stay_request_decide(
-                    approver=request.user,
-                    stay_request=stay,
-                    approve=approving,
-                    seen_version=form.cleaned_data["version"],
-                    **{k: v for k, v in form.cleaned_data.items() if k != "version"},
-                )
-            except DomainError as error:
-                error.add_to(form)
-            else:
-                messages.success(request, _("Approved.") if approving else _("Denied."))
-                return redirect("approval_queue")
+    approve_form, deny_form, decided = decision_posted(
+        request,
+        approve_form=lambda data=None: StayApproveForm(data, initial={"version": stay.version}),
+        deny_form=lambda data=None: StayDenyForm(
+            data, initial={"version": stay.version}, stay=stay
+        ),
+        decide=lambda **decision: stay_services.stay_request_decide(
+            approver=request.user, stay_request=stay, **decision
+        ),
+    )
+    if decided:
+        return decided
     return render(
         request,
         "meetings/stay/decide.html",
