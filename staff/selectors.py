@@ -12,6 +12,14 @@ from .audit import purpose_of
 from .models import AuditEvent, Designation, Guardian, Role, School, Student
 
 ACCESS_LOG_PAGE_SIZE = 50
+# The district's tables of schools hold this many a page (a district has hundreds); their
+# totals count every school.
+SCHOOLS_PER_PAGE = 50
+
+
+def page_of_schools(rows, number) -> Page:
+    """One page of a district's table of schools: `rows` (a list or a queryset) in order."""
+    return Paginator(rows, SCHOOLS_PER_PAGE).get_page(number)
 
 
 @dataclasses.dataclass(frozen=True)

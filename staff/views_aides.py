@@ -3,7 +3,6 @@ no SECA assigned (an IEP not carried out): listed for the school's principal and
 designees and the district administrators, with the days it has been unstaffed."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count, Min, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -14,6 +13,7 @@ from .access import Right, school_for, schools, standing_of, student_for
 from .audit import audit_students_viewed
 from .forms import AideSupportForm
 from .models import Student
+from .selectors import page_of_schools
 from .services import DomainError, student_aide_support_update
 
 
@@ -43,10 +43,6 @@ def unstaffed_students(request, pk):
     )
 
 
-# The district's table holds this many schools a page, most unstaffed first.
-DISTRICT_PAGE = 50
-
-
 def unstaffed_district(request):
     """Per school: how many students are unstaffed, how many of them 1:1, since when the
     longest; each school's list one click away. Two queries, whatever the district's size."""
@@ -73,7 +69,7 @@ def unstaffed_district(request):
         request,
         "staff/unstaffed/district.html",
         {
-            "rows": Paginator(rows, DISTRICT_PAGE).get_page(request.GET.get("page")),
+            "rows": page_of_schools(rows, request.GET.get("page")),
             "total": sum(r[1] for r in rows),
         },
     )

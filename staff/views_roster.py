@@ -14,6 +14,7 @@ from .invites import roster_families_invite_request
 from .models import Guardian, GuardianInvite, RosterImport, School
 from .roster.jobs import roster_import_confirm, roster_import_upload
 from .roster.plan import KIND_LABELS, KINDS
+from .selectors import page_of_schools
 from .services import DomainError
 
 HISTORY_SHOWN = 50
@@ -81,26 +82,25 @@ def roster_import_detail(request, pk):
             letters=Count("code"),
             accepted=Count("accepted_at"),
         )
-        # Per school: the families of current students, and those with an account;
-        # grouped by school id alone (sorting 80,000 guardians by school name spills to
-        # disk), then named.
+        # Per school, a page of schools at a time: the families of current students, and
+        # those with an account, counted for the page's schools alone.
+        page = page_of_schools(
+            list(School.objects.order_by("name").values("pk", "name")), request.GET.get("page")
+        )
         counts = {
             row["student__school_id"]: row
-            for row in Guardian.objects.filter(student__inactive_since__isnull=True)
+            for row in Guardian.objects.filter(
+                student__inactive_since__isnull=True,
+                student__school_id__in=[school["pk"] for school in page.object_list],
+            )
             .order_by()
             .values("student__school_id")
             .annotate(total=Count("pk"), with_account=Count("user_id"))
         }
-        context["families"] = [
-            {
-                "student__school_id": school["pk"],
-                "student__school__name": school["name"],
-                "total": counts[school["pk"]]["total"],
-                "with_account": counts[school["pk"]]["with_account"],
-                "waiting": counts[school["pk"]]["total"] - counts[school["pk"]]["with_account"],
-            }
-            for school in School.objects.filter(pk__in=counts).order_by("name").values("pk", "name")
-        ]
+        for school in page.object_list:
+            row = counts.get(school["pk"], {"total": 0, "with_account": 0})
+            school.update(row, waiting=row["total"] - row["with_account"])
+        context["families"] = page
     return render(request, "staff/roster/detail.html", context)
 
 

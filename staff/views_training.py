@@ -3,7 +3,6 @@ policy"): each SECA's own page; the school's, for the principal and designees, w
 completions; the district's counts, its CSV import and the policy's upload."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Subquery
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +14,7 @@ from . import access
 from .forms_training import PolicyUploadForm, TrainingImportForm, TrainingRecordForm
 from .models import PolicyCopy, RestraintPolicy, School, Training, User
 from .policy import policy_acknowledge, policy_upload
+from .selectors import page_of_schools
 from .services import DomainError
 from .training import State, school_counts, training_import, training_record, trainings_of
 
@@ -111,10 +111,6 @@ def training_record_view(request, pk):
     )
 
 
-# The district's tables hold this many schools a page; their totals count every school.
-DISTRICT_PAGE = 50
-
-
 @require_GET
 def training_district(request):
     """Per school: SECAs overdue or due soon for training, and not having opened this
@@ -132,7 +128,7 @@ def training_district(request):
         request,
         "staff/training/district.html",
         {
-            "schools": Paginator(schools, DISTRICT_PAGE).get_page(request.GET.get("page")),
+            "schools": page_of_schools(schools, request.GET.get("page")),
             "totals": totals,
             "policy": RestraintPolicy.objects.current(today),
         },

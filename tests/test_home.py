@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from meetings import selectors
 from meetings.models import AttendanceRequest, Meeting
-from meetings.views.home import DISTRICT_SCHOOLS_PAGE
 from staff.models import Assignment, Role, School, Student, current_school_year
+from staff.selectors import SCHOOLS_PER_PAGE as DISTRICT_SCHOOLS_PAGE
 
 from . import factories as f
 

@@ -22,8 +22,8 @@ from meetings.models import (
     SecaFeedback,
 )
 from meetings.reports import COLUMNS, Period
-from meetings.views.reports import DISTRICT_PAGE
 from staff.models import Role, School
+from staff.selectors import SCHOOLS_PER_PAGE as DISTRICT_PAGE
 
 from . import factories as f
 

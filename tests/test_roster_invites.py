@@ -27,6 +27,7 @@ from staff.models import (
     School,
     User,
 )
+from staff.selectors import SCHOOLS_PER_PAGE
 
 from . import factories as f
 from .roster_export import Export
@@ -130,6 +131,28 @@ def test_the_home_link_and_the_district_page_show_families_per_school(
     school = School.objects.get(sourced_id="sch-a")
     assert reverse("school_invitations", args=[school.pk]) in page
     assert "Invite every family without an account" in page
+
+
+def test_the_district_page_counts_families_per_school_a_page_of_schools_at_a_time(
+    client, district_admin, district
+):
+    school = School.objects.get(sourced_id="sch-a")
+    families = Guardian.objects.filter(student__school=school, student__inactive_since=None)
+    with_account = families.exclude(user=None).count()
+    # More schools than a page holds: the table pages, its links keep the anchor.
+    f.SchoolFactory.create_batch(SCHOOLS_PER_PAGE, name="Zeta school")
+    client.force_login(district_admin)
+
+    first = client.get(reverse("roster_import_detail", args=[district.pk]))
+    last = client.get(reverse("roster_import_detail", args=[district.pk]), {"page": 2})
+
+    rows = first.context["families"]
+    assert len(rows) == SCHOOLS_PER_PAGE
+    row = next(r for r in rows if r["pk"] == school.pk)
+    assert (row["total"], row["with_account"]) == (families.count(), with_account)
+    assert row["waiting"] == families.count() - with_account
+    assert 'href="?page=2#families"' in first.content.decode()
+    assert all(r["name"] == "Zeta school" and r["total"] == 0 for r in last.context["families"])
 
 
 # --- A school's families without an account -----------------------------------------------

@@ -15,8 +15,8 @@ from django.utils import timezone
 from meetings import reports
 from meetings.reports import Period
 from staff.models import Assignment, AuditEvent, Role, Student
+from staff.selectors import SCHOOLS_PER_PAGE as DISTRICT_PAGE
 from staff.services import student_transfer, students_unstaffed_refresh
-from staff.views_aides import DISTRICT_PAGE
 
 from . import factories as f
 from .roster_export import Export

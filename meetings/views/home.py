@@ -1,17 +1,13 @@
 """The home page: one section per role the signed-in person holds, each showing their own
 work. The queries live in meetings/selectors.py; each section costs a fixed number."""
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
 from meetings import selectors, worklists
 from meetings.queue import stay_requests_to_decide
 from staff.models import StayRequest
-
-# The district overview's schools table holds this many rows a page (a district has
-# hundreds of schools); its totals count them all.
-DISTRICT_SCHOOLS_PAGE = 50
+from staff.selectors import page_of_schools
 
 
 def home(request):
@@ -41,7 +37,5 @@ def home(request):
     if sections.district_admin:
         district = selectors.school_counts_for_district_admin(now=now)
         context["district"] = district
-        context["schools_page"] = Paginator(district.schools, DISTRICT_SCHOOLS_PAGE).get_page(
-            request.GET.get("schools")
-        )
+        context["schools_page"] = page_of_schools(district.schools, request.GET.get("schools"))
     return render(request, "meetings/home.html", context)

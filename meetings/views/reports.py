@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from staff import access as staff_access
 from staff.audit import audit_students_viewed
+from staff.selectors import page_of_schools
 
 from .. import reports
 from ..forms.reports import OutcomeFilterForm, ReportPeriodForm
@@ -43,17 +44,12 @@ def _sorted(rows, form):
     return present + missing, key, descending
 
 
-# The district report's table holds this many schools a page, in the order chosen; the
-# total and the chart count every school.
-DISTRICT_PAGE = 50
-
-
 def district_report(request):
     form = _district_form(request)
     period = form.period
     figures = reports.district_figures(period=period)
     rows, sort, desc = _sorted(figures.rows, form)
-    page = Paginator(rows, DISTRICT_PAGE).get_page(request.GET.get("page"))
+    page = page_of_schools(rows, request.GET.get("page"))
     others = request.GET.copy()
     others.pop("page", None)
     return render(
