@@ -214,15 +214,27 @@ def _median_hours(period, schools) -> dict[int | None, float | None]:
     return medians
 
 
-def _plan_counts(period, schools) -> dict[int, dict]:
+def _meeting_counts(period, schools) -> dict[int, dict]:
+    """In one pass over the period's meetings: the held ones whose plan was finalized, and
+    on time; the meetings whose first notice went out at least NOTICE_PERIOD_DAYS ahead,
+    and those whose first went out later. The first notice is on time exactly when some
+    notice is, so no per-meeting "first notice" is computed."""
     first_final = Plan.objects.filter(meeting=OuterRef("pk"), finalized_at__isnull=False)
-    on_time = first_final.filter(finalized_at__lte=OuterRef("starts_at") + PLAN_ON_TIME)
-    held = _meetings(period, schools).filter(state=Meeting.State.HELD)
+    plan_on_time = first_final.filter(finalized_at__lte=OuterRef("starts_at") + PLAN_ON_TIME)
+    held = Q(state=Meeting.State.HELD)
+    ahead = datetime.timedelta(days=settings.NOTICE_PERIOD_DAYS)
+    scheduled = MeetingNotice.objects.filter(
+        meeting=OuterRef("pk"), kind=MeetingNotice.Kind.SCHEDULED
+    )
+    issued = Q(Exists(scheduled))
+    notice_on_time = Q(Exists(scheduled.filter(created_at__lte=OuterRef("starts_at") - ahead)))
     return _by_school(
-        held,
+        _meetings(period, schools),
         "school",
-        plans_finalized=Count("pk", filter=Q(Exists(first_final))),
-        plans_finalized_on_time=Count("pk", filter=Q(Exists(on_time))),
+        plans_finalized=Count("pk", filter=held & Q(Exists(first_final))),
+        plans_finalized_on_time=Count("pk", filter=held & Q(Exists(plan_on_time))),
+        notices_on_time=Count("pk", filter=issued & notice_on_time),
+        notices_late=Count("pk", filter=issued & ~notice_on_time),
     )
 
 
@@ -244,24 +256,6 @@ def _copy_counts(period, schools) -> dict[int, dict]:
     )
 
 
-def _notice_counts(period, schools) -> dict[int, dict]:
-    """Meetings whose first notice went out at least NOTICE_PERIOD_DAYS ahead, and those
-    whose first went out later. The first notice is on time exactly when some notice is,
-    so no per-meeting "first notice" is computed: "issued" is one hashed lookup, and only
-    "on time" reads each meeting's notices."""
-    ahead = datetime.timedelta(days=settings.NOTICE_PERIOD_DAYS)
-    scheduled = MeetingNotice.objects.filter(
-        meeting=OuterRef("pk"), kind=MeetingNotice.Kind.SCHEDULED
-    )
-    on_time = Q(Exists(scheduled.filter(created_at__lte=OuterRef("starts_at") - ahead)))
-    return _by_school(
-        _meetings(period, schools).filter(Exists(scheduled)),
-        "school",
-        notices_on_time=Count("pk", filter=on_time),
-        notices_late=Count("pk", filter=~on_time),
-    )
-
-
 def overdue_reviews(today: datetime.date) -> Q:
     """Students whose annual review (34 CFR 300.324(b)) or re-evaluation (300.303) is past
     due with no meeting of that kind held since the period before it began."""
@@ -279,11 +273,20 @@ def overdue_reviews(today: datetime.date) -> Q:
     ) & ~Exists(reeval)
 
 
-def _review_counts(schools, today) -> dict[int, dict]:
-    students = Student.objects.with_ieps().filter(overdue_reviews(today))
+def _student_counts(schools, today) -> dict[int, dict]:
+    """Students with an IEP whose review is overdue, and students without the aide
+    support their IEP requires, in one pass over the students."""
+    students = Student.objects.all()
     if schools is not None:
         students = students.filter(school__in=schools)
-    return _by_school(students, "school", reviews_overdue=Count("pk"))
+    return _by_school(
+        students,
+        "school",
+        reviews_overdue=Count(
+            "pk", filter=Q(plan_type=Student.PlanType.IEP) & overdue_reviews(today)
+        ),
+        unstaffed_students=Count("pk", filter=Q(unstaffed_since__isnull=False)),
+    )
 
 
 def _stay_counts(period, schools) -> dict[int, dict]:
@@ -300,16 +303,9 @@ def _stay_counts(period, schools) -> dict[int, dict]:
     )
 
 
-def _unstaffed_counts(schools) -> dict[int, dict]:
-    students = Student.objects.filter(unstaffed_since__isnull=False)
-    if schools is not None:
-        students = students.filter(school__in=schools)
-    return _by_school(students, "school", unstaffed_students=Count("pk"))
-
-
 def measures(*, period: Period, schools=None, today=None) -> tuple[list[Measures], Measures]:
-    """Each school's row (every school, or `schools`), alphabetical, and the total. Nine
-    queries whatever the number of schools (eight when `schools` are School objects)."""
+    """Each school's row (every school, or `schools`), alphabetical, and the total. Seven
+    queries whatever the number of schools (six when `schools` are School objects)."""
     today = today or timezone.localdate()
     if schools is None:
         school_list = list(School.objects.order_by("name"))
@@ -319,12 +315,10 @@ def measures(*, period: Period, schools=None, today=None) -> tuple[list[Measures
         school_list = list(School.objects.filter(pk__in=schools).order_by("name"))
     families = [
         _request_counts(period, schools),
-        _plan_counts(period, schools),
+        _meeting_counts(period, schools),
         _copy_counts(period, schools),
-        _notice_counts(period, schools),
-        _review_counts(schools, today),
+        _student_counts(schools, today),
         _stay_counts(period, schools),
-        _unstaffed_counts(schools),
     ]
     medians = _median_hours(period, schools)
     rows = []
@@ -343,31 +337,34 @@ def measures(*, period: Period, schools=None, today=None) -> tuple[list[Measures
     return rows, Measures(None, total)
 
 
-# The district's figures read a year of the whole district's meetings (about a second
-# at 650 schools): computed once per period and day, kept this long, and the page says
-# when they were counted.
-DISTRICT_CACHE_SECONDS = 10 * 60
+# A report's figures read a year of meetings: about a second for the whole district at
+# 650 schools, and for one school tens of milliseconds, most of it building the queries.
+# They are computed once per period and day, kept this long, and the page says when they
+# were counted.
+REPORT_CACHE_SECONDS = 10 * 60
 
 
 @dataclasses.dataclass
-class DistrictFigures:
+class Figures:
     rows: list[Measures]
     total: Measures
     months: list[dict]
     counted_at: datetime.datetime
 
 
-def district_figures(*, period: Period) -> DistrictFigures:
-    """measures() and requests_by_month() of every school, from the cache when counted in
-    the last DISTRICT_CACHE_SECONDS (eight queries when not)."""
+def report_figures(*, period: Period, school: School | None = None) -> Figures:
+    """measures() and requests_by_month() of every school, or of one, from the cache when
+    counted in the last REPORT_CACHE_SECONDS (eight queries when not, seven for one)."""
     today = timezone.localdate()
-    key = f"reports:district:{period.start.isoformat()}:{period.end.isoformat()}:{today}"
+    whose = "district" if school is None else f"school:{school.pk}"
+    key = f"reports:{whose}:{period.start.isoformat()}:{period.end.isoformat()}:{today}"
     figures = cache.get(key)
     if figures is None:
-        rows, total = measures(period=period, today=today)
-        months = requests_by_month(period=period)
-        figures = DistrictFigures(rows, total, months, timezone.now())
-        cache.set(key, figures, DISTRICT_CACHE_SECONDS)
+        schools = None if school is None else [school]
+        rows, total = measures(period=period, schools=schools, today=today)
+        months = requests_by_month(period=period, schools=schools)
+        figures = Figures(rows, total, months, timezone.now())
+        cache.set(key, figures, REPORT_CACHE_SECONDS)
     return figures
 
 

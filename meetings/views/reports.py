@@ -47,7 +47,7 @@ def _sorted(rows, form):
 def district_report(request):
     form = _district_form(request)
     period = form.period
-    figures = reports.district_figures(period=period)
+    figures = reports.report_figures(period=period)
     rows, sort, desc = _sorted(figures.rows, form)
     page = page_of_schools(rows, request.GET.get("page"))
     others = request.GET.copy()
@@ -82,7 +82,7 @@ def district_csv(request):
             content_type="text/plain; charset=utf-8",
         )
     period = form.period
-    figures = reports.district_figures(period=period)
+    figures = reports.report_figures(period=period)
     rows, total = figures.rows, figures.total
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"iepcoord-district-{period.start.isoformat()}-{period.end.isoformat()}.csv"
@@ -105,14 +105,15 @@ def school_report(request, pk):
     form = ReportPeriodForm(request.GET)
     form.is_valid()
     period = form.period
-    rows, _total = reports.measures(period=period, schools=[school])
+    figures = reports.report_figures(period=period, school=school)
     context = {
         "school": school,
         "form": form,
         "period": period,
-        "measures": rows[0],
+        "measures": figures.rows[0],
+        "counted_at": figures.counted_at,
         "columns": _columns(),
-        "chart": reports.chart(reports.requests_by_month(period=period, schools=[school])),
+        "chart": reports.chart(figures.months),
         "names": standing.names_in_reports_at(school.pk),
     }
     if context["names"]:
