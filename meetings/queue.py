@@ -77,12 +77,11 @@ def _week_of(moment: datetime.datetime) -> datetime.date:
 
 
 def requests_decidable_by(approver: User):
-    """Requests this person decides (meetings/access.py), with what the decision shows."""
+    """Requests this person decides (meetings/access.py), with what the decision shows (no
+    more: each join costs PostgreSQL's planner about a millisecond)."""
     return (
         access.decidable_requests(approver)
-        .select_related(
-            "meeting__student__school", "meeting__school", "seca", "decided_by", "covered_by"
-        )
+        .select_related("meeting__student", "meeting__school", "seca", "decided_by", "covered_by")
         .prefetch_related(
             Prefetch(
                 "meeting__parent_wishes", queryset=ParentWish.objects.select_related("guardian")
@@ -226,7 +225,7 @@ def stay_requests_to_decide(
             status__in=statuses,
             school_year__gte=current_school_year(),
         )
-        .select_related("student__school", "school", "seca", "decided_by")
+        .select_related("student", "school", "seca", "decided_by")
         .order_by("created_at", "pk")
     )
     by_status = {status: [] for status in statuses}

@@ -82,7 +82,7 @@ def decided_requests(*, user: User, now: datetime.datetime) -> list[AttendanceRe
             decided_at__gte=now - DECIDED_HORIZON,
             status__in=[AttendanceRequest.Status.APPROVED, AttendanceRequest.Status.DENIED],
         )
-        .select_related("seca", "decided_by", "meeting__student", "meeting__school")
+        .select_related("seca", "decided_by", "meeting__student")
         .order_by("-decided_at", "-pk")[:LISTED]
     )
 
