@@ -171,6 +171,30 @@ def test_designee_approves_with_coverage(client, designee, seca, meeting, school
     assert (req.status, req.decided_by, req.covered_by) == ("approved", designee, cover)
 
 
+def test_the_decision_page_offers_free_staff_to_cover_and_costs_12_queries(
+    client, designee, seca, meeting, school, django_assert_num_queries
+):
+    free = f.UserFactory(full_name="Cora Cover", roles=[(Role.Kind.TEACHER, school)])
+    other_seca = f.UserFactory(full_name="Sam Seca", roles=[(Role.Kind.SECA, school)])
+    req = f.AttendanceRequestFactory(meeting=meeting, seca=seca)
+    client.force_login(designee)
+    # session, user, standing; the request, the access log's INSERT; staff who may cover,
+    # schedule blocks, invitations overlapping, who already covers then, requests that
+    # week; the unread count; the parent's wishes. The choices are the staff already read.
+    with django_assert_num_queries(12):
+        page = client.get(reverse("request_decide", args=[req.pk])).content.decode()
+    assert f'<option value="{free.pk}">Cora Cover</option>' in page
+    assert f'value="{other_seca.pk}"' not in page  # SECAs do not cover for others
+    # A name not offered is refused next to the field.
+    response = client.post(
+        reverse("request_decide", args=[req.pk]),
+        {"approve-version": req.version, "approve-covered_by": other_seca.pk, "approve": ""},
+    )
+    assert "Select a valid choice" in response.content.decode()
+    req.refresh_from_db()
+    assert req.status == "pending"
+
+
 def test_second_approver_is_told_who_decided_first(client, principal, designee, seca, meeting):
     req = f.AttendanceRequestFactory(meeting=meeting, seca=seca)
     seen = req.version

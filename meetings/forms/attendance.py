@@ -35,10 +35,16 @@ class ApproveForm(forms.Form):
         help_text=_("e.g. the students are at music with their class."),
     )
 
-    def __init__(self, *args, staff=None, **kwargs):
+    def __init__(self, *args, staff=(), **kwargs):
+        """`staff`: the people who may cover, as the page lists them (already read)."""
         super().__init__(*args, **kwargs)
-        if staff is not None:
-            self.fields["covered_by"].queryset = staff
+        field = self.fields["covered_by"]
+        field.queryset = User.objects.filter(pk__in=[person.pk for person in staff])
+        # Listed from the people already read: rendering the choices costs no query.
+        field.choices = [
+            ("", field.empty_label),
+            *((person.pk, field.label_from_instance(person)) for person in staff),
+        ]
 
 
 class DenyForm(forms.Form):

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from staff.access import Right, standing_of
 from staff.audit import audit_record
-from staff.models import StayRequest, User
+from staff.models import StayRequest
 from staff.services import DomainError
 
 from .. import access
@@ -253,12 +253,14 @@ def request_decide(request, pk):
             student=req.meeting.student,
         )
     (item,) = decision_context([req])
-    # Any staff member of the school free then, not a SECA (the service checks it again).
-    staff = User.objects.filter(pk__in=[u.pk for u in item.free_staff]).order_by("full_name")
     approve_form, deny_form, decided = decision_posted(
         request,
         approve_form=lambda data=None: ApproveForm(
-            data, initial={"version": req.version}, staff=staff
+            # Any staff member of the school free then, not a SECA (the service checks
+            # it again).
+            data,
+            initial={"version": req.version},
+            staff=item.free_staff,
         ),
         deny_form=lambda data=None: DenyForm(data, initial={"version": req.version}),
         decide=lambda **decision: attendance.attendance_request_decide(
