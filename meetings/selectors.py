@@ -231,18 +231,26 @@ def caseload_for_home(*, case_manager: User, now: datetime.datetime) -> list[Stu
 
 def meetings_for_case_manager(*, case_manager: User, now: datetime.datetime) -> list[Meeting]:
     """The case manager's upcoming meetings: of their caseload, scheduled by them, or
-    to which they are invited, of students they may see. One query."""
-    invited = Invitation.objects.filter(meeting=OuterRef("pk"), user=case_manager)
+    to which they are invited, of students they may see. One query.
+
+    The three ways a meeting is theirs are a UNION of ids, each read through its own index:
+    as an OR, PostgreSQL read every upcoming meeting of the district (13,500) to keep 29."""
     standing = access.standing_of(case_manager)
+    theirs = (
+        Meeting.objects.filter(standing.caseload_filter(prefix="student__"))
+        .order_by()
+        .values("pk")
+        .union(
+            Meeting.objects.filter(scheduled_by=case_manager).order_by().values("pk"),
+            Invitation.objects.filter(user=case_manager).order_by().values("meeting_id"),
+            all=True,
+        )
+    )
     return list(
         _upcoming_meetings(now=now)
-        .filter(standing.filter_for(Right.VIEW, prefix="student__"))
-        .filter(
-            standing.caseload_filter(prefix="student__")
-            | Q(scheduled_by=case_manager)
-            | Exists(invited)
-        )
+        .filter(standing.filter_for(Right.VIEW, prefix="student__"), pk__in=theirs)
         .select_related("student", "school")
+        .order_by("starts_at", "pk")
     )
 
 
