@@ -461,3 +461,30 @@ def test_meeting_page_queries_do_not_grow_with_the_panel(
     add_rows(5)
     with django_assert_max_num_queries(len(one)):
         client.get(url)
+
+
+@pytest.mark.parametrize(
+    ("reader", "queries"),
+    [
+        # Session, user, standing, the meeting, its requests, the audit trail's INSERT, the
+        # page's short lists read together, the unread count.
+        ("case_manager", 8),
+        # The same, and the check of their two-step sign-in.
+        ("district_admin", 9),
+        # Without the papers: the SECA reads their own requests, a parent none.
+        ("seca", 8),
+        ("parent", 7),
+    ],
+)
+def test_the_meeting_page_reads_its_lists_in_one_query(
+    request, client, invited, approved, parent, reader, queries, django_assert_num_queries
+):
+    guardian = parent.guardianships.get()
+    MeetingNotice.objects.create(meeting=invited, guardian=guardian, kind="scheduled")
+    NoticeResponse.objects.create(meeting=invited, guardian=guardian, answer="attend")
+    ParentWish.objects.create(meeting=invited, guardian=guardian, wish="attend")
+    client.force_login(request.getfixturevalue(reader))
+    with django_assert_num_queries(queries):
+        page = client.get(reverse("meeting_detail", args=[invited.pk])).content.decode()
+    assert "Ana Ruiz" in page  # the invitations, read with the other lists
+    assert ("Notices sent to the parents" in page) is (reader in ("case_manager", "district_admin"))

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from iepcoord.db import read_together
 from staff.access import Right, standing_of
 from staff.audit import audit_record
 from staff.models import StayRequest
@@ -25,7 +26,7 @@ from ..models import Invitation, Notification, SecaFeedback
 from ..queue import approval_queue as build_queue
 from ..queue import decision_context, stay_requests_to_decide
 from ..services import attendance
-from .scheduling import meeting_panel_context
+from .scheduling import meeting_panel_context, meeting_panel_lists
 
 
 def _latest(requests, user):
@@ -42,9 +43,10 @@ def meeting_detail(request, pk):
     requests = list(
         access.requests(user)
         .filter(meeting=meeting)
-        .select_related("meeting__student", "seca", "decided_by", "covered_by")
+        .select_related("seca", "decided_by", "covered_by")
     )
     for req in requests:
+        req.meeting = meeting
         req.actions = access.allowed_actions(req, user)
     own = _latest(requests, user)
     actions = access.allowed_actions(
@@ -62,6 +64,22 @@ def meeting_detail(request, pk):
         student=meeting.student,
     )
     papers = Action.VIEW_PAPERS in actions
+    # The page's short lists in one query: read one by one, they cost more in round trips
+    # and planning than in rows.
+    lists = read_together(
+        invitations=meeting.invitations.all(),
+        feedback_list=access.feedback(user).filter(meeting=meeting).select_related("seca"),
+        **(
+            {
+                "parent_wishes": access.wishes(user)
+                .filter(meeting=meeting)
+                .select_related("guardian")
+            }
+            if papers
+            else {}
+        ),
+        **meeting_panel_lists(user, meeting, actions=actions),
+    )
     return render(
         request,
         "meetings/meeting_detail.html",
@@ -70,13 +88,11 @@ def meeting_detail(request, pk):
             "actions": actions,
             # The student's pages the meeting page links to (they check the same right).
             "manages_student": Right.MANAGE in access.rights_on(user, meeting),
-            "invitations": meeting.invitations.select_related("user"),
+            "invitations": lists["invitations"],
             "requests": requests,
-            "feedback_list": access.feedback(user).filter(meeting=meeting).select_related("seca"),
-            "parent_wishes": access.wishes(user).filter(meeting=meeting).select_related("guardian")
-            if papers
-            else [],
-            **meeting_panel_context(user, meeting, actions=actions),
+            "feedback_list": lists["feedback_list"],
+            "parent_wishes": lists.get("parent_wishes", []),
+            **meeting_panel_context(user, meeting, lists, actions=actions),
         },
     )
 

@@ -434,27 +434,36 @@ def plan_download(request, pk):
 # --- The panel on the meeting page ----------------------------------------------------------
 
 
-def meeting_panel_context(user, meeting: Meeting, *, actions) -> dict:
-    """What the meeting page's scheduling panel shows: to the school's staff, the notices
-    sent and the parents' answers, the contact attempts and every plan; to others, the
-    finalized plans they may download. The actions offered come from `actions`
-    (access.allowed_actions). Querysets, evaluated once by the template: a fixed number of
-    queries (four at most)."""
-    downloadable = list(
-        access.plans(user)
+def meeting_panel_lists(user, meeting: Meeting, *, actions) -> dict:
+    """What the meeting page's scheduling panel shows, as querysets for the page to read
+    together (iepcoord.db.read_together): to the school's staff, the notices sent and the
+    parents' answers, the contact attempts and every plan; to others, the plans they may
+    download. The actions offered come from `actions` (access.allowed_actions)."""
+    lists = {
+        "panel_plans": access.plans(user)
         .filter(meeting=meeting)
         .select_related("uploaded_by")
         .order_by("-version")
-    )
-    for index, plan in enumerate(downloadable):
+    }
+    if Action.VIEW_PAPERS in actions:
+        lists |= {
+            "notices": meeting.notices.select_related("guardian"),
+            "notice_responses": meeting.responses.select_related("guardian", "recorded_by"),
+            "contact_attempts": meeting.contact_attempts.select_related("made_by"),
+        }
+    return lists
+
+
+def meeting_panel_context(user, meeting: Meeting, lists: dict, *, actions) -> dict:
+    """The panel's lists as read, each plan with its actions; to those who do not see the
+    meeting's papers, only the finalized plans."""
+    plans = lists["panel_plans"]
+    for index, plan in enumerate(plans):
         plan.meeting = meeting
         plan.is_latest = index == 0
         plan.actions = access.allowed_actions(plan, user)
     if Action.VIEW_PAPERS not in actions:
-        return {"panel_plans": [plan for plan in downloadable if plan.finalized_at]}
-    return {
-        "notices": meeting.notices.select_related("guardian"),
-        "notice_responses": meeting.responses.select_related("guardian", "recorded_by"),
-        "contact_attempts": meeting.contact_attempts.select_related("made_by"),
-        "panel_plans": downloadable,
+        return {"panel_plans": [plan for plan in plans if plan.finalized_at]}
+    return {key: lists[key] for key in ("notices", "notice_responses", "contact_attempts")} | {
+        "panel_plans": plans
     }

@@ -1,0 +1,105 @@
+"""Several short lists read in one query.
+
+A page that shows half a dozen short lists of one record (a meeting's invitations,
+notices, answers, contact attempts, plans, feedback) paid a query for each: at district
+scale each costs more in round trip, SQL compilation and planning than in reading its few
+rows. `read_together` reads them as one UNION ALL, each row as a JSON object (built by
+PostgreSQL's JSONB_BUILD_OBJECT or SQLite's JSON_OBJECT), and gives back the same model
+instances the querysets would: every concrete field, and the instances of their `select_related` relations (one
+level), in each queryset's order.
+"""
+
+import datetime
+
+from django.db import router
+from django.db.models import DateTimeField, Func, JSONField, Value
+from django.db.models.expressions import Window
+from django.db.models.functions import RowNumber
+from django.db.models.query import QuerySet
+
+
+class _Row(Func):
+    """A row as a JSON object. Django's JSONObject casts each key as a parameter, which
+    cost more to compile than the query took to run; these keys are field names."""
+
+    output_field = JSONField()
+
+    def __init__(self, columns: dict):
+        self.keys = list(columns)
+        super().__init__(*columns.values())
+
+    def as_sql(self, compiler, connection, **extra_context):
+        function = "JSONB_BUILD_OBJECT" if connection.vendor == "postgresql" else "JSON_OBJECT"
+        parts, params = [], []
+        for key, expression in zip(self.keys, self.get_source_expressions(), strict=True):
+            sql, expression_params = compiler.compile(expression)
+            parts.append(f"'{key}', {sql}")
+            params.extend(expression_params)
+        return f"{function}({', '.join(parts)})", params
+
+
+def _fields(model, prefix=""):
+    return [(f"{prefix}{field.attname}", field) for field in model._meta.concrete_fields]
+
+
+def _value(field, raw):
+    if raw is None:
+        return None
+    value = field.to_python(raw)
+    # SQLite keeps datetimes as UTC text without an offset.
+    if isinstance(field, DateTimeField) and value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    return value
+
+
+def _instance(model, db, data, prefix=""):
+    fields = _fields(model, prefix)
+    values = [_value(field, data[key]) for key, field in fields]
+    if values[[f for _, f in fields].index(model._meta.pk)] is None:
+        return None  # an empty nullable relation
+    return model.from_db(db, [field.attname for _, field in fields], values)
+
+
+def _columns(qs: QuerySet, related: list[str]) -> dict:
+    """The queryset's own columns and its relations', each joined once (the columns of a
+    joined table come from one resolved reference: resolving each costs a join lookup)."""
+    query = qs.query
+    columns = {key: field.get_col(query.get_initial_alias()) for key, field in _fields(qs.model)}
+    for relation in related:
+        target = qs.model._meta.get_field(relation).related_model
+        fields = _fields(target, f"{relation}__")
+        probe = next(field for _, field in fields if not field.primary_key)
+        alias = query.resolve_ref(f"{relation}__{probe.attname}", allow_joins=True).alias
+        columns.update({key: field.get_col(alias) for key, field in fields})
+    return columns
+
+
+def read_together(**querysets: QuerySet) -> dict[str, list]:
+    """The rows of each queryset, by the name it was given, in one query. The querysets
+    must not be sliced; their select_related relations must be one level deep."""
+    arms, shapes = [], {}
+    for name, qs in querysets.items():
+        chosen = qs.query.select_related or {}
+        if chosen is True or any(chosen.values()):
+            raise ValueError(f"{name}: name each relation, one level deep, in select_related")
+        related = list(chosen)
+        shapes[name] = (qs.model, related)
+        order = list(qs.query.order_by or qs.model._meta.ordering or ["pk"]) + ["pk"]
+        arm = qs.select_related(None).order_by()
+        arms.append(
+            arm.values_list(
+                Value(name), Window(RowNumber(), order_by=order), _Row(_columns(arm, related))
+            )
+        )
+    first, *rest = arms
+    db = router.db_for_read(first.model)
+    rows = sorted(first.union(*rest, all=True) if rest else first, key=lambda row: row[:2])
+    lists = {name: [] for name in querysets}
+    for name, _, data in rows:
+        model, related = shapes[name]
+        obj = _instance(model, db, data)
+        for relation in related:
+            target = model._meta.get_field(relation).related_model
+            setattr(obj, relation, _instance(target, db, data, f"{relation}__"))
+        lists[name].append(obj)
+    return lists

@@ -1,0 +1,96 @@
+"""iepcoord.db.read_together: several short lists of a record in one query, the same
+instances as the querysets give one by one (the meeting page reads its lists so)."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from iepcoord.db import read_together
+from meetings.models import ContactAttempt, MeetingNotice, NoticeResponse
+
+from . import factories as f
+
+
+def fields(obj):
+    return {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
+
+
+@pytest.fixture
+def papers(meeting, case_manager, parent):
+    guardian = parent.guardianships.get()
+    second = f.GuardianFactory(student=meeting.student, full_name="Bea Second")
+    now = timezone.now()
+    for who in (guardian, second):
+        MeetingNotice.objects.create(meeting=meeting, guardian=who, kind="scheduled", sent_at=now)
+    MeetingNotice.objects.create(meeting=meeting, guardian=second, kind="changed")
+    # One answer recorded by staff on paper, one given by the parent online (no recorder).
+    NoticeResponse.objects.create(
+        meeting=meeting,
+        guardian=second,
+        answer="attend",
+        note="Mornings, «por favor»",
+        recorded_by=case_manager,
+        method="phone",
+        answered_on=datetime.date(2026, 10, 2),
+    )
+    NoticeResponse.objects.create(meeting=meeting, guardian=guardian, answer="reschedule")
+    for hours in (3, 1, 2):
+        ContactAttempt.objects.create(
+            student=meeting.student,
+            meeting=meeting,
+            made_by=case_manager,
+            method="phone",
+            attempted_at=now - datetime.timedelta(hours=hours),
+            outcome=f"{hours} hours ago",
+        )
+    f.InvitationFactory(meeting=meeting, user=None, name="Ana Ruiz", role="Interpreter")
+    f.InvitationFactory(meeting=meeting, user=case_manager, role="Case manager")
+    return meeting
+
+
+def test_the_lists_read_together_are_the_querysets_rows_in_their_order_in_one_query(papers):
+    querysets = {
+        "notices": papers.notices.select_related("guardian"),
+        "responses": papers.responses.select_related("guardian", "recorded_by"),
+        "attempts": papers.contact_attempts.select_related("made_by"),
+        "invitations": papers.invitations.order_by("-pk"),
+        "feedback": papers.feedback.select_related("seca"),
+    }
+    with CaptureQueriesContext(connection) as queries:
+        lists = read_together(**querysets)
+    assert len(queries) == 1
+
+    for name, queryset in querysets.items():
+        expected = list(queryset.all())
+        assert [fields(obj) for obj in lists[name]] == [fields(obj) for obj in expected], name
+        for relation in queryset.query.select_related or ():
+            assert [
+                fields(getattr(obj, relation)) if getattr(obj, relation) else None
+                for obj in lists[name]
+            ] == [
+                fields(getattr(obj, relation)) if getattr(obj, relation) else None
+                for obj in expected
+            ], (name, relation)
+    assert lists["feedback"] == []
+    # The contact attempts come latest first, as the model orders them; an answer given
+    # online has no recorder, one taken on the phone names who took it.
+    assert [a.outcome for a in lists["attempts"]] == ["1 hours ago", "2 hours ago", "3 hours ago"]
+    online, by_phone = sorted(lists["responses"], key=lambda r: r.recorded_by_id is not None)
+    with CaptureQueriesContext(connection) as queries:
+        assert online.recorded_by is None
+        assert (
+            by_phone.recorded_by.full_name
+            == by_phone.recorded_by.__class__.objects.get(pk=by_phone.recorded_by_id).full_name
+        )
+        assert by_phone.get_method_display() == "By phone"
+        assert by_phone.answered_on == datetime.date(2026, 10, 2)
+        assert by_phone.created_at.tzinfo is not None
+    assert len(queries) == 1  # the check's own read: the instances came whole
+
+
+def test_a_relation_deeper_than_one_level_is_refused(meeting):
+    with pytest.raises(ValueError, match="one level deep"):
+        read_together(notices=meeting.notices.select_related("guardian__student"))
