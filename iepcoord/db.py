@@ -18,9 +18,10 @@ from django.db.models.functions import RowNumber
 from django.db.models.query import QuerySet
 
 
-class _Row(Func):
-    """A row as a JSON object. Django's JSONObject casts each key as a parameter, which
-    cost more to compile than the query took to run; these keys are field names."""
+class Row(Func):
+    """Columns or aggregates as one JSON object, so that results of different shapes can be
+    read in one UNION ALL. Django's JSONObject casts each key as a parameter, which cost
+    more to compile than the query took to run; these keys are names from the code."""
 
     output_field = JSONField()
 
@@ -88,7 +89,7 @@ def read_together(**querysets: QuerySet) -> dict[str, list]:
         arm = qs.select_related(None).order_by()
         arms.append(
             arm.values_list(
-                Value(name), Window(RowNumber(), order_by=order), _Row(_columns(arm, related))
+                Value(name), Window(RowNumber(), order_by=order), Row(_columns(arm, related))
             )
         )
     first, *rest = arms

@@ -296,11 +296,10 @@ def test_the_district_report_costs_the_same_queries_for_any_number_of_schools(
         school = f.SchoolFactory()
         _request(_meeting(school, days_ago=5), S.APPROVED, hours_to_decision=3)
     client.force_login(union_rep)
-    # 1 session, 2 user, 3 standing, 4 the schools, 5 the requests' counts, 6 the meetings'
-    # (plans and notices), 7 the copies', 8 the students' (overdue reviews, unstaffed),
-    # 9 the requests to stay, 10 the medians, 11 the chart's months, 12 the unread
-    # notifications.
-    with django_assert_num_queries(12):
+    # 1 session, 2 user, 3 standing, 4 the schools, 5 the counts of requests, meetings
+    # (plans and notices), copies, students (overdue reviews, unstaffed) and requests to
+    # stay in one UNION, 6 the medians, 7 the chart's months, 8 the unread notifications.
+    with django_assert_num_queries(8):
         assert client.get(reverse("reports_district")).status_code == 200
     # Counted once: the next reader in the next ten minutes reads the same figures.
     with django_assert_num_queries(4):
@@ -339,10 +338,11 @@ def test_the_school_report_costs_the_same_queries_however_many_requests(
     for _ in range(n):
         _request(meeting, S.APPROVED, hours_to_decision=3)
     client.force_login(principal)
-    # 1-3 session, user, standing; 4 the school; 5-11 the measures and the chart (as the
-    # district's: reports.report_figures); 12 the requests' count, 13 the page of requests,
-    # 14 this week's coverage, 15 the access log's INSERT, 16 the unread notifications.
-    with django_assert_num_queries(16):
+    # 1-3 session, user, standing; 4 the school; 5-7 the measures, their medians and the
+    # chart (as the district's: reports.report_figures); 8 the requests' count, 9 the page
+    # of requests, 10 this week's coverage, 11 the access log's INSERT, 12 the unread
+    # notifications.
+    with django_assert_num_queries(12):
         assert client.get(reverse("reports_school", args=[school.pk])).status_code == 200
     # Counted once: the next reader in the next ten minutes reads the same measures.
     with django_assert_num_queries(9):
