@@ -458,6 +458,10 @@ class ContactAttempt(TimeStamped):
 
     class Meta:
         ordering = ["-attempted_at"]
+        indexes = [
+            # The administration site's list, latest first, a page at a time.
+            models.Index(fields=["-attempted_at", "-id"], name="contact_attempt_latest_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_method_display()} on {self.attempted_at:%Y-%m-%d}: {self.outcome[:40]}"

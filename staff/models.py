@@ -299,6 +299,8 @@ class Student(TimeStamped):
             models.Index(fields=["case_manager", "annual_review_due"], name="student_caseload_idx"),
             models.Index(fields=["annual_review_due"], name="student_annual_due_idx"),
             models.Index(fields=["reevaluation_due"], name="student_reeval_due_idx"),
+            # The administration site's list, a page at a time (its order ends with -id).
+            models.Index(fields=["last_name", "first_name", "-id"], name="student_name_idx"),
             # The unstaffed lists and counts: a school's students whose support is unstaffed.
             models.Index(
                 fields=["school", "unstaffed_since"],
@@ -369,6 +371,14 @@ class Guardian(TimeStamped):
 
     class Meta:
         ordering = ["full_name"]
+        indexes = [
+            # The administration site's list of current guardians, a page at a time.
+            models.Index(
+                fields=["full_name", "-id"],
+                condition=Q(ended_on__isnull=True),
+                name="guardian_current_name_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["student", "user"],
@@ -858,6 +868,10 @@ class TrainingCompletion(TimeStamped):
 
     class Meta:
         ordering = ["-completed_on"]
+        indexes = [
+            # The administration site's list, latest first, a page at a time.
+            models.Index(fields=["-completed_on", "-id"], name="training_completion_latest_idx"),
+        ]
         constraints = [
             # Importing the same file twice records each completion once.
             models.UniqueConstraint(
