@@ -69,9 +69,10 @@ class Meeting(TimeStamped):
             models.Index(fields=["school", "starts_at"], name="meeting_school_time_idx"),
             # A student's upcoming meetings (SECA home, parent pages, caseload).
             models.Index(fields=["student", "starts_at"], name="meeting_student_time_idx"),
-            # Reminder sweeps read scheduled meetings by start time.
+            # Reminder sweeps read scheduled meetings by start time; the district overview
+            # counts the upcoming ones per school from the index alone.
             models.Index(
-                fields=["starts_at"],
+                fields=["starts_at", "school", "id"],
                 condition=Q(state="scheduled"),
                 name="meeting_scheduled_time_idx",
             ),

@@ -308,14 +308,15 @@ def school_counts_for_district_admin(*, now: datetime.datetime) -> DistrictCount
         ),
         school="meeting__school",
     )
-    schools = list(School.objects.order_by("name"))
+    # The table shows each school's name and counts, a page at a time.
+    schools = list(School.objects.only("name").order_by("name"))
     for school in schools:
         school.students_with_ieps = students.get(school.pk, 0)
         school.upcoming_meetings = upcoming.get(school.pk, 0)
         school.pending_requests = pending.get(school.pk, 0)
     return DistrictCounts(
         schools=schools,
-        students_with_ieps=sum(s.students_with_ieps for s in schools),
-        upcoming_meetings=sum(s.upcoming_meetings for s in schools),
-        pending_requests=sum(s.pending_requests for s in schools),
+        students_with_ieps=sum(students.values()),
+        upcoming_meetings=sum(upcoming.values()),
+        pending_requests=sum(pending.values()),
     )

@@ -299,6 +299,11 @@ class Student(TimeStamped):
             models.Index(fields=["case_manager", "annual_review_due"], name="student_caseload_idx"),
             models.Index(fields=["annual_review_due"], name="student_annual_due_idx"),
             models.Index(fields=["reevaluation_due"], name="student_reeval_due_idx"),
+            # The district overview counts each school's students with an IEP from the
+            # index alone.
+            models.Index(
+                fields=["school", "id"], condition=Q(plan_type="iep"), name="student_iep_idx"
+            ),
             # The administration site's list, a page at a time (its order ends with -id).
             models.Index(fields=["last_name", "first_name", "-id"], name="student_name_idx"),
             # The unstaffed lists and counts: a school's students whose support is unstaffed.
