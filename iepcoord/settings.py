@@ -350,6 +350,10 @@ CELERY_BEAT_SCHEDULE = {
     ]
 }
 
+# The district-wide figures (the reports, the training page) read a year of the district's
+# rows: each is counted at most once in this many seconds, and its page says when.
+FIGURES_CACHE_SECONDS = 10 * 60
+
 # IDEA 34 CFR 300.322: notice early enough for parents to attend; Illinois uses 10 days.
 NOTICE_PERIOD_DAYS = env_int("NOTICE_PERIOD_DAYS", 10)
 # Largest finalized plan (PDF) accepted for upload.

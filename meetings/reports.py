@@ -344,13 +344,6 @@ def measures(*, period: Period, schools=None, today=None) -> tuple[list[Measures
     return rows, Measures(None, total)
 
 
-# A report's figures read a year of meetings: about a second for the whole district at
-# 650 schools, and for one school tens of milliseconds, most of it building the queries.
-# They are computed once per period and day, kept this long, and the page says when they
-# were counted.
-REPORT_CACHE_SECONDS = 10 * 60
-
-
 @dataclasses.dataclass
 class Figures:
     rows: list[Measures]
@@ -360,19 +353,20 @@ class Figures:
 
 
 def report_figures(*, period: Period, school: School | None = None) -> Figures:
-    """measures() and requests_by_month() of every school, or of one, from the cache when
-    counted in the last REPORT_CACHE_SECONDS (four queries when not, three for one)."""
+    """measures() and requests_by_month() of every school, or of one, counted at most once
+    every FIGURES_CACHE_SECONDS (four queries when counted, three for one school). For the
+    whole district they take about a second at 650 schools."""
     today = timezone.localdate()
     whose = "district" if school is None else f"school:{school.pk}"
     key = f"reports:{whose}:{period.start.isoformat()}:{period.end.isoformat()}:{today}"
-    figures = cache.get(key)
-    if figures is None:
+
+    def count() -> Figures:
         schools = None if school is None else [school]
         rows, total = measures(period=period, schools=schools, today=today)
         months = requests_by_month(period=period, schools=schools)
-        figures = Figures(rows, total, months, timezone.now())
-        cache.set(key, figures, REPORT_CACHE_SECONDS)
-    return figures
+        return Figures(rows, total, months, timezone.now())
+
+    return cache.get_or_set(key, count, settings.FIGURES_CACHE_SECONDS)
 
 
 def requests_by_month(*, period: Period, schools=None) -> list[dict]:

@@ -16,7 +16,13 @@ from .models import PolicyCopy, RestraintPolicy, School, Training, User
 from .policy import policy_acknowledge, policy_upload
 from .selectors import page_of_schools
 from .services import DomainError
-from .training import State, school_counts, training_import, training_record, trainings_of
+from .training import (
+    State,
+    district_counts,
+    training_import,
+    training_record,
+    trainings_of,
+)
 
 # The district's list shows this many policies, the newest first.
 POLICIES_SHOWN = 20
@@ -114,15 +120,16 @@ def training_record_view(request, pk):
 @require_GET
 def training_district(request):
     """Per school: SECAs overdue or due soon for training, and not having opened this
-    year's policy. Counted by the database (training.school_counts)."""
+    year's policy. Counted by the database, at most once every ten minutes
+    (training.district_counts)."""
     if not access.may_manage_training(request.user):
         raise Http404
     today = timezone.localdate()
-    counts = school_counts(today=today)
+    counts = district_counts(today=today)
     empty = {"secas": 0, "overdue": 0, "due_soon": 0, "unacknowledged": 0}
-    schools = list(School.objects.order_by("name"))
+    schools = list(School.objects.only("name").order_by("name"))
     for school in schools:
-        school.counts = counts.get(school.pk, empty)
+        school.counts = counts.by_school.get(school.pk, empty)
     totals = {key: sum(school.counts[key] for school in schools) for key in empty}
     return render(
         request,
@@ -130,6 +137,7 @@ def training_district(request):
         {
             "schools": page_of_schools(schools, request.GET.get("page")),
             "totals": totals,
+            "counted_at": counts.counted_at,
             "policy": RestraintPolicy.objects.current(today),
         },
     )
