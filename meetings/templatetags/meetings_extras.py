@@ -7,7 +7,8 @@ import zoneinfo
 import langcodes
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.formats import localize
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -132,4 +133,16 @@ def meeting_when(meeting):
         '<time datetime="{}">{}</time>',
         starts.strftime("%Y-%m-%dT%H:%M:%S%z"),
         formatted(starts, "day_time"),
+    )
+
+
+@register.simple_tag
+def measure_cells(measures):
+    """A report row's cells (meetings.reports.Measures), numbers as the reader's language
+    writes them: a page of the district's report has a thousand."""
+    none = format_html('<span aria-label="{}">—</span>', _("none"))
+    return format_html_join(
+        "",
+        '<td class="text-end">{}</td>',
+        ((none if value is None else localize(value),) for value in measures.row()),
     )
