@@ -9,7 +9,8 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.cache import cache
-from django.db.models import Count, Prefetch
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -37,6 +38,8 @@ from .services import DomainError
 # Wrong codes one address may type in a minute (a code has about 10^14 values; this keeps
 # guessing out of reach and a mistyped letter easy to retry).
 CODE_ATTEMPTS_PER_MINUTE = 5
+# A school's families without an account, a page at a time.
+FAMILIES_PER_PAGE = 50
 
 AUTH_BACKEND = "allauth.account.auth_backends.AuthenticationBackend"
 
@@ -258,9 +261,27 @@ def invite_code(request):
 
 def school_invitations(request, pk):
     """Who has not accepted yet, at one school: every guardian of a current student
-    without an account, with their last invitation; sending again; the letters to print.
-    For the principal, the school's case managers and district administrators."""
+    without an account, with their last invitation, FAMILIES_PER_PAGE at a time; sending
+    again; the letters to print. For the principal, the school's case managers and district
+    administrators."""
     school = school_for(request.user, pk, "invite_families")
+    now = timezone.now()
+    letter = GuardianInvite.objects.filter(
+        guardian=OuterRef("pk"), code__isnull=False, accepted_at__isnull=True, expires_at__gt=now
+    )
+    totals = Guardian.objects.filter(
+        student__school=school, student__inactive_since__isnull=True
+    ).aggregate(
+        total=Count("pk"),
+        with_account=Count("user_id"),
+        letters=Count("pk", filter=Q(user__isnull=True) & Q(Exists(letter))),
+    )
+    # The families to invite are the guardians counted without an account: the page is cut
+    # from that count instead of counting them again.
+    page = Paginator(range(totals["total"] - totals["with_account"]), FAMILIES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    first = (page.number - 1) * FAMILIES_PER_PAGE
     guardians = list(
         families_to_invite()
         .filter(student__school=school)
@@ -270,9 +291,10 @@ def school_invitations(request, pk):
                 "invites", queryset=GuardianInvite.objects.order_by("-created_at"), to_attr="newest"
             )
         )
-        .order_by("student__last_name", "student__first_name", "full_name", "pk")
+        .order_by("student__last_name", "student__first_name", "full_name", "pk")[
+            first : first + FAMILIES_PER_PAGE
+        ]
     )
-    now = timezone.now()
     for guardian in guardians:
         guardian.last_invite = guardian.newest[0] if guardian.newest else None
         guardian.pending = bool(
@@ -280,9 +302,6 @@ def school_invitations(request, pk):
             and guardian.last_invite.accepted_at is None
             and guardian.last_invite.expires_at > now
         )
-    totals = Guardian.objects.filter(
-        student__school=school, student__inactive_since__isnull=True
-    ).aggregate(total=Count("pk"), with_account=Count("user_id"))
     students = {g.student_id: g.student for g in guardians}
     for student in students.values():
         student.school = school
@@ -293,12 +312,7 @@ def school_invitations(request, pk):
     return render(
         request,
         "staff/invites/school.html",
-        {
-            "school": school,
-            "guardians": guardians,
-            "totals": totals,
-            "letters": sum(1 for g in guardians if g.pending and g.last_invite.code),
-        },
+        {"school": school, "guardians": guardians, "page": page, "totals": totals},
     )
 
 

@@ -28,6 +28,7 @@ from staff.models import (
     User,
 )
 from staff.selectors import SCHOOLS_PER_PAGE
+from staff.views_invites import FAMILIES_PER_PAGE
 
 from . import factories as f
 from .roster_export import Export
@@ -199,6 +200,38 @@ def test_the_principal_sees_who_has_not_accepted_and_sends_again(
     newest = GuardianInvite.objects.filter(guardian=guardian("p-1")).latest("created_at")
     assert newest.invited_by == principal and newest.expires_at > timezone.now()
     assert [m.to for m in mailoutbox] == [["maria@example.net"]]
+
+
+def test_the_families_without_an_account_come_a_page_at_a_time(
+    client, skinner, district_admin, django_assert_num_queries
+):
+    for n in range(FAMILIES_PER_PAGE):
+        student = f.StudentFactory(school=skinner, last_name=f"Zz{n:02d}")
+        f.GuardianFactory(student=student, full_name=f"Family {n:02d}", email="")
+    guardians_invite_bulk(
+        actor=district_admin, guardian_ids=Guardian.objects.values_list("pk", flat=True)
+    )
+    principal = user("t-pa")
+    client.force_login(principal)
+    url = reverse("school_invitations", args=[skinner.pk])
+    # 1-3 session, user, standing; 4 the school; 5 the counts (guardians, with an account,
+    # letters to print); 6 the page of families, 7 their invitations; 8 the access log's
+    # INSERT; 9 unread notifications.
+    with django_assert_num_queries(9):
+        first = client.get(url).content.decode()
+    second = client.get(url, {"page": 2}).content.decode()
+
+    # The school's two families sort first by their child's name, the new ones after.
+    assert "María Quintanilla" in first and "Family 47" in first and "Family 48" not in first
+    assert "Family 48" in second and "Family 49" in second and "María Quintanilla" not in second
+    assert 'aria-label="Pages of the families"' in first
+    # Every family without an email has a letter, whatever its page; the button prints them.
+    assert f"Print {FAMILIES_PER_PAGE + 1} letters" in first
+    letters = client.get(reverse("school_invitation_letters", args=[skinner.pk]))
+    assert len(letters.context["invites"]) == FAMILIES_PER_PAGE + 1
+    # Only the students shown are recorded as viewed.
+    viewed = AuditEvent.objects.filter(action="invitations.viewed", actor=principal)
+    assert viewed.count() == FAMILIES_PER_PAGE + 2
 
 
 def test_invite_everyone_not_invited_yet_at_one_school(
