@@ -54,10 +54,10 @@ def _value(field, raw):
 
 
 def _instance(model, db, data, prefix=""):
+    if data[f"{prefix}{model._meta.pk.attname}"] is None:
+        return None  # an empty nullable relation
     fields = _fields(model, prefix)
     values = [_value(field, data[key]) for key, field in fields]
-    if values[[f for _, f in fields].index(model._meta.pk)] is None:
-        return None  # an empty nullable relation
     return model.from_db(db, [field.attname for _, field in fields], values)
 
 
@@ -83,6 +83,8 @@ def read_together(**querysets: QuerySet) -> dict[str, list]:
         chosen = qs.query.select_related or {}
         if chosen is True or any(chosen.values()):
             raise ValueError(f"{name}: name each relation, one level deep, in select_related")
+        if qs.query.is_sliced:
+            raise ValueError(f"{name}: a sliced queryset cannot be read together")
         related = list(chosen)
         shapes[name] = (qs.model, related)
         order = list(qs.query.order_by or qs.model._meta.ordering or ["pk"]) + ["pk"]

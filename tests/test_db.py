@@ -91,6 +91,8 @@ def test_the_lists_read_together_are_the_querysets_rows_in_their_order_in_one_qu
     assert len(queries) == 1  # the check's own read: the instances came whole
 
 
-def test_a_relation_deeper_than_one_level_is_refused(meeting):
+def test_a_relation_deeper_than_one_level_or_a_slice_is_refused(meeting):
     with pytest.raises(ValueError, match="one level deep"):
         read_together(notices=meeting.notices.select_related("guardian__student"))
+    with pytest.raises(ValueError, match="sliced"):
+        read_together(notices=meeting.notices.all()[:5])
