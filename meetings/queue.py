@@ -76,17 +76,17 @@ def _week_of(moment: datetime.datetime) -> datetime.date:
     return moment.date() - datetime.timedelta(days=moment.weekday())
 
 
+# The parents' wishes a decision shows, each with its parent's name.
+WISHES = Prefetch("meeting__parent_wishes", queryset=ParentWish.objects.select_related("guardian"))
+
+
 def requests_decidable_by(approver: User):
     """Requests this person decides (meetings/access.py), with what the decision shows (no
     more: each join costs PostgreSQL's planner about a millisecond)."""
     return (
         access.decidable_requests(approver)
         .select_related("meeting__student", "meeting__school", "seca", "decided_by", "covered_by")
-        .prefetch_related(
-            Prefetch(
-                "meeting__parent_wishes", queryset=ParentWish.objects.select_related("guardian")
-            )
-        )
+        .prefetch_related(WISHES)
     )
 
 

@@ -177,12 +177,17 @@ def test_the_decision_page_offers_free_staff_to_cover_and_costs_12_queries(
     free = f.UserFactory(full_name="Cora Cover", roles=[(Role.Kind.TEACHER, school)])
     other_seca = f.UserFactory(full_name="Sam Seca", roles=[(Role.Kind.SECA, school)])
     req = f.AttendanceRequestFactory(meeting=meeting, seca=seca)
+    # Two parents' wishes, each shown with its parent's name (read with the wishes).
+    for name in ("Ana Parent", "Beto Parent"):
+        guardian = f.GuardianFactory(student=meeting.student, full_name=name)
+        ParentWish.objects.create(meeting=meeting, guardian=guardian, wish="attend")
     client.force_login(designee)
-    # session, user, standing; the request, the access log's INSERT; staff who may cover,
-    # schedule blocks, invitations overlapping, who already covers then, requests that
-    # week; the unread count; the parent's wishes. The choices are the staff already read.
+    # session, user, standing; the request, the parent's wishes, the access log's INSERT;
+    # staff who may cover, schedule blocks, invitations overlapping, who already covers
+    # then, requests that week; the unread count. The choices are the staff already read.
     with django_assert_num_queries(12):
         page = client.get(reverse("request_decide", args=[req.pk])).content.decode()
+    assert "Ana Parent:" in page and "Beto Parent:" in page
     assert f'<option value="{free.pk}">Cora Cover</option>' in page
     assert f'value="{other_seca.pk}"' not in page  # SECAs do not cover for others
     # A name not offered is refused next to the field.

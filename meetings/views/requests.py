@@ -7,6 +7,7 @@ services.
 """
 
 from django.contrib import messages
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -23,8 +24,8 @@ from .. import access
 from ..access import Action
 from ..forms.attendance import ApproveForm, AttendanceRequestForm, DenyForm, FeedbackForm
 from ..models import Invitation, Notification, SecaFeedback
+from ..queue import WISHES, decision_context, stay_requests_to_decide
 from ..queue import approval_queue as build_queue
-from ..queue import decision_context, stay_requests_to_decide
 from ..services import attendance
 from .scheduling import meeting_panel_context, meeting_panel_lists
 
@@ -260,6 +261,7 @@ def decision_posted(request, *, approve_form, deny_form, decide):
 
 def request_decide(request, pk):
     req = access.request_for(request.user, pk, Action.DECIDE)
+    prefetch_related_objects([req], WISHES)
     if request.method == "GET":
         audit_record(
             actor=request.user,
