@@ -130,7 +130,7 @@ def training_district(request):
     schools = list(School.objects.only("name").order_by("name"))
     for school in schools:
         school.counts = counts.by_school.get(school.pk, empty)
-    totals = {key: sum(school.counts[key] for school in schools) for key in empty}
+    totals = {key: sum(row[key] for row in counts.by_school.values()) for key in empty}
     return render(
         request,
         "staff/training/district.html",

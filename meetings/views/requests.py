@@ -64,23 +64,18 @@ def meeting_detail(request, pk):
         school=meeting.school,
         student=meeting.student,
     )
-    papers = Action.VIEW_PAPERS in actions
+    lists = {
+        "invitations": meeting.invitations.all(),
+        "feedback_list": access.feedback(user).filter(meeting=meeting).select_related("seca"),
+        **meeting_panel_lists(user, meeting, actions=actions),
+    }
+    if Action.VIEW_PAPERS in actions:
+        lists["parent_wishes"] = (
+            access.wishes(user).filter(meeting=meeting).select_related("guardian")
+        )
     # The page's short lists in one query: read one by one, they cost more in round trips
     # and planning than in rows.
-    lists = read_together(
-        invitations=meeting.invitations.all(),
-        feedback_list=access.feedback(user).filter(meeting=meeting).select_related("seca"),
-        **(
-            {
-                "parent_wishes": access.wishes(user)
-                .filter(meeting=meeting)
-                .select_related("guardian")
-            }
-            if papers
-            else {}
-        ),
-        **meeting_panel_lists(user, meeting, actions=actions),
-    )
+    lists = read_together(**lists)
     return render(
         request,
         "meetings/meeting_detail.html",

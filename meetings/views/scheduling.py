@@ -464,6 +464,9 @@ def meeting_panel_context(user, meeting: Meeting, lists: dict, *, actions) -> di
         plan.actions = access.allowed_actions(plan, user)
     if Action.VIEW_PAPERS not in actions:
         return {"panel_plans": [plan for plan in plans if plan.finalized_at]}
-    return {key: lists[key] for key in ("notices", "notice_responses", "contact_attempts")} | {
-        "panel_plans": plans
+    return {
+        "notices": lists["notices"],
+        "notice_responses": lists["notice_responses"],
+        "contact_attempts": lists["contact_attempts"],
+        "panel_plans": plans,
     }
