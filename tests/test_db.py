@@ -96,3 +96,27 @@ def test_a_relation_deeper_than_one_level_or_a_slice_is_refused(meeting):
         read_together(notices=meeting.notices.select_related("guardian__student"))
     with pytest.raises(ValueError, match="sliced"):
         read_together(notices=meeting.notices.all()[:5])
+
+
+def test_a_bulk_update_larger_than_a_statement_takes_is_split_into_statements_that_fit(postgres):
+    """Server-side binding (iepcoord/settings.py) limits a statement to 65,535 parameters.
+    An UPDATE of many rows takes three a row (its id twice, its value); 25,000 rows, as a
+    transfer of a large school's students might, need two statements."""
+    from iepcoord.postgresql.base import MAX_PARAMETERS
+    from staff.audit import audit_event
+    from staff.models import AuditEvent
+
+    assert connection.features.uses_server_side_binding
+    events = AuditEvent.objects.bulk_create(
+        audit_event(actor=None, action="student.viewed", object_type="student", object_id=n)
+        for n in range(25_000)
+    )
+    assert len(events) * 3 > MAX_PARAMETERS
+    for event in events:
+        event.after = {"seen": event.object_id}
+
+    with CaptureQueriesContext(connection) as queries:
+        AuditEvent.objects.bulk_update(events, ["after"])
+
+    assert len(queries) == 2
+    assert AuditEvent.objects.filter(after__seen="24999").count() == 1
