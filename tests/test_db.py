@@ -64,7 +64,8 @@ def test_the_lists_read_together_are_the_querysets_rows_in_their_order_in_one_qu
     assert len(queries) == 1
 
     for name, queryset in querysets.items():
-        expected = list(queryset.all())
+        # An unordered queryset's rows come in no set order; read_together gives them by pk.
+        expected = list(queryset.all() if queryset.ordered else queryset.order_by("pk"))
         assert [fields(obj) for obj in lists[name]] == [fields(obj) for obj in expected], name
         for relation in queryset.query.select_related or ():
             assert [
