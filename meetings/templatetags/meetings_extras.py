@@ -137,6 +137,30 @@ def meeting_when(meeting):
 
 
 @register.simple_tag
+def meeting_where(meeting):
+    """Where a meeting is held: a room, a video link, a phone line; often more than one."""
+    parts = []
+    if meeting.location:
+        parts.append(format_html('<span class="d-block">{}</span>', meeting.location))
+    if meeting.video_link:
+        parts.append(
+            format_html(
+                '<a class="d-block" href="{}" rel="noopener noreferrer">{}</a>',
+                meeting.video_link,
+                _("Video meeting"),
+            )
+        )
+    if meeting.phone_dial_in:
+        parts.append(
+            format_html(
+                '<span class="d-block">{}</span>',
+                _("Phone: %(phone)s") % {"phone": meeting.phone_dial_in},
+            )
+        )
+    return format_html_join("\n", "{}", ((part,) for part in parts))
+
+
+@register.simple_tag
 def measure_cells(measures):
     """A report row's cells (meetings.reports.Measures), numbers as the reader's language
     writes them: a page of the district's report has a thousand."""
