@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -504,6 +505,28 @@ def test_district_admin_home_query_count_does_not_grow(
     with django_assert_num_queries(9):
         response = client.get(HOME)
     assert response.content.decode().count('<th scope="row">') == n + 1  # and the total
+    # Counted once: the next view in the next ten minutes reads the same counts.
+    with django_assert_num_queries(5):
+        assert client.get(HOME).content.decode().count('<th scope="row">') == n + 1
+
+
+def test_the_district_overview_says_when_it_counted_and_counts_again_ten_minutes_later(
+    client, district_admin, school, meeting, seca
+):
+    before = _row(_home(client, district_admin), school.name)
+    assert re.sub(r"\s+", "", before).endswith('<tdclass="text-end">0</td></tr>')
+    f.AttendanceRequestFactory(meeting=meeting, seca=seca)
+
+    html = _home(client, district_admin)
+    assert "Counted at " in html
+    assert _row(html, school.name) == before  # the request is not counted yet
+
+    ten_minutes_later = timezone.now() + datetime.timedelta(
+        seconds=settings.FIGURES_CACHE_SECONDS + 1
+    )
+    with time_machine.travel(ten_minutes_later):
+        later = _row(_home(client, district_admin), school.name)
+    assert re.sub(r"\s+", "", later).endswith('<tdclass="text-end">1</td></tr>')
 
 
 def test_home_of_a_person_without_a_role_makes_four_queries(client, django_assert_num_queries, db):
