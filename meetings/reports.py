@@ -32,6 +32,7 @@ unstaffed_students
 
 import dataclasses
 import datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -110,14 +111,24 @@ class Period:
         return start, end
 
 
+class SchoolName(NamedTuple):
+    """The school a row of measures names. The district's rows are kept in the cache: a
+    tuple unpickles in a fraction of a model instance's time."""
+
+    pk: int
+    name: str
+
+
 @dataclasses.dataclass
 class Measures:
     """One row of the report: a school's measures, or the district's."""
 
-    school: School | None
+    school: SchoolName | None
     values: dict
 
     def __getattr__(self, name):
+        if name.startswith("__"):  # pickle's lookups, before `values` is set
+            raise AttributeError(name)
         try:
             return self.__dict__["values"][name]
         except KeyError:
@@ -313,12 +324,13 @@ def measures(*, period: Period, schools=None, today=None) -> tuple[list[Measures
     schools, the five families of counts in one UNION, the medians."""
     today = today or timezone.localdate()
     if schools is None:
-        # A row names its school; the district's rows are kept in the cache, lighter so.
-        school_list = list(School.objects.only("name").order_by("name"))
+        school_list = School.objects.order_by("name").values_list("pk", "name")
     elif all(isinstance(s, School) for s in schools):
-        school_list = sorted(schools, key=lambda s: s.name)
+        school_list = sorted(((s.pk, s.name) for s in schools), key=lambda s: s[1])
     else:
-        school_list = list(School.objects.filter(pk__in=schools).order_by("name"))
+        school_list = (
+            School.objects.filter(pk__in=schools).order_by("name").values_list("pk", "name")
+        )
     first, *families = [
         _request_counts(period, schools),
         _meeting_counts(period, schools),
@@ -331,7 +343,7 @@ def measures(*, period: Period, schools=None, today=None) -> tuple[list[Measures
         counts.setdefault(school_id, {}).update(values)
     medians = _median_hours(period, schools)
     rows = []
-    for school in school_list:
+    for school in map(SchoolName._make, school_list):
         values = dict.fromkeys(COUNTS, 0)
         values.update(counts.get(school.pk, {}))
         values["median_hours_to_decision"] = medians.get(school.pk)

@@ -146,7 +146,7 @@ def test_the_reports_count_unstaffed_students_and_stay_requests(school, other_sc
     # A classroom's request counts in the same columns, for its school.
     f.StayRequestFactory(seca=seca, student=None, classroom="Room 210", school=school, status="approved")  # fmt: skip
     rows, total = reports.measures(period=Period.school_year())
-    mine = next(r for r in rows if r.school == school)
+    mine = next(r for r in rows if r.school.pk == school.pk)
     assert (mine.unstaffed_students, mine.stay_requests, mine.stay_denied) == (1, 3, 1)
     assert mine.stay_approved == 1
     assert total.unstaffed_students == 2

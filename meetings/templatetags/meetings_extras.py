@@ -6,9 +6,12 @@ import zoneinfo
 
 import langcodes
 from django import template
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -161,12 +164,31 @@ def meeting_where(meeting):
 
 
 @register.simple_tag
-def measure_cells(measures):
-    """A report row's cells (meetings.reports.Measures), numbers as the reader's language
-    writes them: a page of the district's report has a thousand."""
+def measure_row(measures, period):
+    """A report's row (meetings.reports.Measures): the school, a link to its report for the
+    same period, then the numbers as the reader's language writes them; the district's
+    row when `measures.school` is None. A page of the district's report has a thousand
+    cells."""
+    if measures.school is None:
+        heading = _("District")
+    else:
+        query = f"?start={period.start.isoformat()}&end={period.end.isoformat()}"
+        heading = format_html(
+            '<a href="{}">{}</a>',
+            reverse("reports_school", args=[measures.school.pk]) + query,
+            measures.school.name,
+        )
     none = format_html('<span aria-label="{}">—</span>', _("none"))
-    return format_html_join(
-        "",
-        '<td class="text-end">{}</td>',
-        ((none if value is None else localize(value),) for value in measures.row()),
+    # Numbers need no escaping, and without thousands separators a whole number is written
+    # alike in every language: then only the fractions go through localize(), which took
+    # two thirds of this tag's time.
+    plain = int if not settings.USE_THOUSAND_SEPARATOR else ()
+    cells = (
+        none if value is None else value if isinstance(value, plain) else localize(value)
+        for value in measures.row()
+    )
+    return format_html(
+        '<tr>\n  <th scope="row">{}</th>\n  {}\n</tr>',
+        heading,
+        mark_safe("".join(f'<td class="text-end">{cell}</td>' for cell in cells)),
     )
