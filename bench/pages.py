@@ -440,6 +440,7 @@ def main():
     django.setup()
     from django.conf import settings
     from django.contrib.sessions.models import Session
+    from django.core.cache import cache
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
@@ -447,6 +448,7 @@ def main():
     from staff.models import AuditEvent
 
     meta = prepare_district(regenerate=args.regenerate)
+    cache.clear()  # no figures of an earlier run or district
     log("Collecting static files (the manifest production's storage reads)")
     call_command("collectstatic", interactive=False, verbosity=0)
     people = busy_people()

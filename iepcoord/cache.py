@@ -1,8 +1,9 @@
 """The Django cache on Redis, for which Redis down is not an outage.
 
-The cache holds allauth's sign-in rate limits (ACCOUNT_RATE_LIMITS). Django's RedisCache
-raises on a refused connection, so with Redis down every sign-in answered 500. Here a
-call that cannot reach Redis is served by a local-memory cache in this process instead:
+The cache holds allauth's sign-in rate limits (ACCOUNT_RATE_LIMITS) and the district's
+figures (FIGURES_CACHE_SECONDS). Django's RedisCache raises on a refused connection, so
+with Redis down every sign-in answered 500. Here a call that cannot reach Redis is served
+by a local-memory cache in this process instead:
 
 - SAFE, not open: the rate limits still count, per web process instead of across them
   (a cache that forgot, as django-redis's IGNORE_EXCEPTIONS does, would either let

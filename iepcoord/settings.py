@@ -147,9 +147,10 @@ AUTH_USER_MODEL = "staff.User"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    # The cache holds allauth's sign-in rate limits. Redis down is not an outage: the
-    # backend falls back to this process's memory, so sign-in still works and is still
-    # rate-limited (iepcoord/cache.py). The socket timeouts (seconds, passed to redis-py's
+    # The cache holds allauth's sign-in rate limits and the district's figures, shared by
+    # every worker (FIGURES_CACHE_SECONDS). Redis down is not an outage: the backend falls
+    # back to this process's memory, so sign-in still works and is still rate-limited
+    # (iepcoord/cache.py). The socket timeouts (seconds, passed to redis-py's
     # ConnectionPool) keep a hung Redis from hanging pages.
     CACHES = {
         "default": {
