@@ -25,22 +25,15 @@ os.environ["SECURE_HSTS_SECONDS"] = "0"
 os.environ.setdefault("CONN_MAX_AGE", "600")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("STATIC_ROOT", "/tmp/iepcoord-bench-static")
-# No broker: a page served by GET queues nothing.
+# No broker: a page served by GET queues nothing. The cache production has, one Redis
+# shared by the workers, which count the district's figures once (FIGURES_CACHE_SECONDS),
+# not once each: its own database, emptied when a run starts; without Redis each worker
+# keeps its own (iepcoord/cache.py).
 os.environ.pop("REDIS_URL", None)
+os.environ["CACHE_REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 from iepcoord.settings import *  # noqa: E402, F403
 from iepcoord.settings import MIDDLEWARE, TEMPLATES  # noqa: E402
-
-# The cache production has: one Redis shared by the workers, which count the district's
-# figures once (FIGURES_CACHE_SECONDS), not once each. Its own database, emptied when a run
-# starts; without Redis each worker keeps its own (iepcoord/cache.py).
-CACHES = {
-    "default": {
-        "BACKEND": "iepcoord.cache.FallbackRedisCache",
-        "LOCATION": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
-    }
-}
 
 # Cookies a browser sends over plain http.
 SESSION_COOKIE_SECURE = False
