@@ -2,10 +2,16 @@
 student (34 CFR 300.614) and a school's list of who may see its records (300.623(d))."""
 
 import dataclasses
+import datetime
 from collections import defaultdict
+from typing import NamedTuple
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .audit import purpose_of
@@ -20,6 +26,57 @@ SCHOOLS_PER_PAGE = 50
 def page_of_schools(rows, number) -> Page:
     """One page of a district's table of schools: `rows` (a list or a queryset) in order."""
     return Paginator(rows, SCHOOLS_PER_PAGE).get_page(number)
+
+
+class SchoolFamilies(NamedTuple):
+    pk: int
+    name: str
+    total: int  # families (guardianships) of the school's current students
+    with_account: int
+
+    @property
+    def waiting(self) -> int:
+        return self.total - self.with_account
+
+
+@dataclasses.dataclass(frozen=True)
+class DistrictFamilies:
+    schools: list[SchoolFamilies]  # by name
+    counted_at: datetime.datetime
+
+
+DISTRICT_FAMILIES_KEY = "roster:families"
+
+
+def district_families() -> DistrictFamilies:
+    """Every school's families and those with an account, counted at most once every
+    FIGURES_CACHE_SECONDS (the district's 80,000 guardianships: one grouped pass, about
+    30 ms in PostgreSQL, where a page of 50 schools took 12); the page says when. An
+    import counts again at the next view. Two queries when counted, none otherwise."""
+
+    def count() -> DistrictFamilies:
+        counts = {
+            row["student__school_id"]: row
+            for row in Guardian.objects.filter(student__inactive_since__isnull=True)
+            .order_by()
+            .values("student__school_id")
+            .annotate(total=Count("pk"), with_account=Count("user_id"))
+        }
+        empty = {"total": 0, "with_account": 0}
+        schools = [
+            SchoolFamilies(
+                pk, name, counts.get(pk, empty)["total"], counts.get(pk, empty)["with_account"]
+            )
+            for pk, name in School.objects.order_by("name").values_list("pk", "name")
+        ]
+        return DistrictFamilies(schools, timezone.now())
+
+    return cache.get_or_set(DISTRICT_FAMILIES_KEY, count, settings.FIGURES_CACHE_SECONDS)
+
+
+def count_families_again() -> None:
+    """After an import changed the families: the next view counts them."""
+    transaction.on_commit(lambda: cache.delete(DISTRICT_FAMILIES_KEY))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,10 +11,10 @@ from django.views.decorators.http import require_POST
 from .access import may_import_roster, roster_imports
 from .forms_roster import RosterUploadForm
 from .invites import roster_families_invite_request
-from .models import Guardian, GuardianInvite, RosterImport, School
+from .models import GuardianInvite, RosterImport
 from .roster.jobs import roster_import_confirm, roster_import_upload
 from .roster.plan import KIND_LABELS, KINDS
-from .selectors import page_of_schools
+from .selectors import district_families, page_of_schools
 from .services import DomainError
 
 HISTORY_SHOWN = 50
@@ -82,24 +82,10 @@ def roster_import_detail(request, pk):
             letters=Count("code"),
             accepted=Count("accepted_at"),
         )
-        # Per school, a page of schools at a time: the families of current students, and
-        # those with an account, counted for the page's schools alone.
-        page = page_of_schools(
-            list(School.objects.order_by("name").values("pk", "name")), request.GET.get("page")
-        )
-        counts = {
-            row["student__school_id"]: row
-            for row in Guardian.objects.filter(
-                student__inactive_since__isnull=True,
-                student__school_id__in=[school["pk"] for school in page.object_list],
-            )
-            .order_by()
-            .values("student__school_id")
-            .annotate(total=Count("pk"), with_account=Count("user_id"))
-        }
-        for school in page.object_list:
-            row = counts.get(school["pk"], {"total": 0, "with_account": 0})
-            school.update(row, waiting=row["total"] - row["with_account"])
+        # Per school: the families of current students, and those with an account.
+        families = district_families()
+        context["counted_at"] = families.counted_at
+        page = page_of_schools(families.schools, request.GET.get("page"))
         context["families"] = page
     return render(request, "staff/roster/detail.html", context)
 

@@ -149,11 +149,37 @@ def test_the_district_page_counts_families_per_school_a_page_of_schools_at_a_tim
 
     rows = first.context["families"]
     assert len(rows) == SCHOOLS_PER_PAGE
-    row = next(r for r in rows if r["pk"] == school.pk)
-    assert (row["total"], row["with_account"]) == (families.count(), with_account)
-    assert row["waiting"] == families.count() - with_account
+    row = next(r for r in rows if r.pk == school.pk)
+    assert (row.total, row.with_account) == (families.count(), with_account)
+    assert row.waiting == families.count() - with_account
     assert 'href="?page=2#families"' in first.content.decode()
-    assert all(r["name"] == "Zeta school" and r["total"] == 0 for r in last.context["families"])
+    assert all(r.name == "Zeta school" and r.total == 0 for r in last.context["families"])
+
+
+def test_the_district_page_says_when_it_counted_the_families_and_an_import_counts_again(
+    client, district_admin, district, tmp_path, django_capture_on_commit_callbacks
+):
+    def skinner_row():
+        page = client.get(reverse("roster_import_detail", args=[district.pk]))
+        assert "Counted at " in page.content.decode()
+        return next(r for r in page.context["families"] if r.name == "Skinner North")
+
+    client.force_login(district_admin)
+    before = skinner_row()
+    assert (before.total, before.with_account) == (2, 0)
+    maria = guardian("p-1")
+    maria.user = f.UserFactory(email="maria@example.net")
+    maria.save()
+    # Kept ten minutes: the account is not counted yet.
+    assert skinner_row() == before
+
+    # An import counts again at the next view: p-1 left the roster, the new account too.
+    export = Export()
+    export.user("p-1")["status"] = "tobedeleted"
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_roster", str(export.write(tmp_path / "again")), stdout=io.StringIO())
+    after = skinner_row()
+    assert (after.total, after.with_account) == (1, 0)
 
 
 # --- A school's families without an account -----------------------------------------------

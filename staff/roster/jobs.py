@@ -26,6 +26,7 @@ from iepcoord.celery import app
 from ..access import may_import_roster
 from ..audit import audit_record
 from ..models import RosterImport, User
+from ..selectors import count_families_again
 from ..services import DomainError
 from .apply import apply_plan
 from .plan import Plan, plan_import
@@ -237,6 +238,7 @@ def _write(roster_import: RosterImport, roster: Roster, *, actor, progress=None)
             updated_at=timezone.now(),
         )
         audit_record(actor=actor, action="roster.imported", obj=roster_import, after=summary)
+        count_families_again()
     return plan
 
 
