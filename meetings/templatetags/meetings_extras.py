@@ -9,7 +9,7 @@ from django import template
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import localize
+from django.utils.formats import date_format, localize
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -192,3 +192,51 @@ def measure_row(measures, period):
         heading,
         mark_safe("".join(f'<td class="text-end">{cell}</td>' for cell in cells)),
     )
+
+
+@register.simple_tag(takes_context=True)
+def family_row(context, guardian, send_url):
+    """A row of a school's families without an account (staff/invites/school.html):
+    the student, the guardian, their last invitation (`last_invite`, `pending`), and the
+    form that sends again. A page holds 50."""
+    invite = guardian.last_invite
+    if invite is None:
+        status = _("Not invited yet.")
+    elif guardian.pending:
+        if invite.code:
+            done = _("Letter prepared on %(date)s: print it.") % {"date": _day(invite.created_at)}
+        elif invite.sent_at:
+            done = _("Emailed on %(date)s.") % {"date": _day(invite.sent_at)}
+        else:
+            done = _("The email is waiting to be sent.")
+        status = done + " " + _("Valid until %(date)s.") % {"date": _day(invite.expires_at)}
+    else:
+        status = _("The invitation expired on %(date)s.") % {"date": _day(invite.expires_at)}
+    return format_html(
+        "<tr>\n<td>{}, {}</td>\n"
+        '<td>{} <span class="text-body-secondary">({}, {})</span><br>\n'
+        '<span class="small">{}</span></td>\n'
+        '<td class="small">{}</td>\n'
+        '<td><form method="post" action="{}">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<input type="hidden" name="guardian" value="{}">'
+        '<button type="submit" class="btn btn-sm btn-outline-primary">{}'
+        '<span class="visually-hidden"> {}</span></button></form></td>\n</tr>',
+        guardian.student.last_name,
+        guardian.student.first_name,
+        guardian.full_name,
+        guardian.relationship,
+        guardian.get_preferred_language_display(),
+        guardian.email or _("No email address: a printed letter"),
+        status,
+        send_url,
+        context.get("csrf_token"),
+        guardian.pk,
+        _("Send again") if guardian.email else _("New letter"),
+        guardian.full_name,
+    )
+
+
+def _day(moment: datetime.datetime) -> str:
+    # As the date filter writes it: the day in the active time zone, the language's format.
+    return date_format(timezone.localtime(moment), "DATE_FORMAT")
