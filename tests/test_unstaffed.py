@@ -126,7 +126,7 @@ def test_the_district_list_counts_each_school(client, district_admin, n, django_
     with django_assert_num_queries(7):
         response = client.get(reverse("unstaffed_district"))
     assert response.context["total"] == 2 * n
-    assert {row[1:] for row in response.context["rows"]} == {(2, 1, 30)}
+    assert {row[2:] for row in response.context["rows"]} == {(2, 1, 30)}
     page = response.content.decode()
     assert reverse("unstaffed_students", args=[schools[0].pk]) in page
 
@@ -197,7 +197,7 @@ def test_the_district_list_comes_a_page_of_schools_at_a_time_most_unstaffed_firs
     first = client.get(reverse("unstaffed_district"))
     assert len(first.context["rows"]) == DISTRICT_PAGE
     # The three schools with two come first; the total counts every school.
-    assert [row[1] for row in first.context["rows"][:4]] == [2, 2, 2, 1]
+    assert [row[2] for row in first.context["rows"][:4]] == [2, 2, 2, 1]
     assert first.context["total"] == DISTRICT_PAGE + 6
     assert '?page=2"' in first.content.decode()
     last = client.get(reverse("unstaffed_district"), {"page": 2})
