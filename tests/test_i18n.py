@@ -93,3 +93,18 @@ def test_a_meeting_time_is_written_as_its_readers_language_writes_it(language, e
     with translation.override(language):
         shown = page.render(Context({"start": start, "end": start + datetime.timedelta(hours=1)}))
     assert shown == expected
+
+
+def test_a_choice_is_said_in_the_language_active_when_it_is_shown():
+    # The labels of a field's choices are gathered once (staff.models.TimeStamped), not
+    # their translations: the same row reads in each reader's language.
+    from meetings.models import Meeting
+
+    meeting = Meeting(kind=Meeting.Kind.ANNUAL_REVIEW)
+    said = []
+    for language in ("en", "es", "en"):
+        with translation.override(language):
+            said.append(meeting.get_kind_display())
+    assert said == ["Annual review", "Revisión anual", "Annual review"]
+    # A value that is not a choice (a row older than its field's choices) shows as stored.
+    assert Meeting(kind="retired").get_kind_display() == "retired"
