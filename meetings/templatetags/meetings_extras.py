@@ -240,3 +240,69 @@ def family_row(context, guardian, send_url):
 def _day(moment: datetime.datetime) -> str:
     # As the date filter writes it: the day in the active time zone, the language's format.
     return date_format(timezone.localtime(moment), "DATE_FORMAT")
+
+
+# The case manager's worklist (meetings/home/_case_manager_work.html): up to 75 items.
+
+
+@register.simple_tag
+def meeting_to_close(meeting):
+    """A held meeting still to record, or whose plan is still to finalize."""
+    values = {
+        "student": meeting.student.full_name,
+        "kind": meeting.get_kind_display(),
+        "day": _school_day(meeting),
+    }
+    if meeting.needs_attendance:
+        url = reverse("meeting_detail", args=[meeting.pk])
+        text = _("%(student)s, %(kind)s on %(day)s: record that it was held and who attended")
+    else:
+        url = reverse("meeting_detail", args=[meeting.pk]) + "#plans"
+        text = _("%(student)s, %(kind)s on %(day)s: upload and finalize the plan")
+    return format_html('<li><a href="{}">{}</a></li>', url, text % values)
+
+
+@register.simple_tag
+def notice_on_paper(notice):
+    """A notice to send on paper: the family has no email address."""
+    text = _(
+        "%(guardian)s (%(student)s, meeting on %(day)s): no email address, send the notice on paper"
+    ) % {
+        "guardian": notice.guardian.full_name,
+        "student": notice.meeting.student.full_name,
+        "day": _school_day(notice.meeting),
+    }
+    url = reverse("meeting_detail", args=[notice.meeting_id]) + "#notices"
+    return format_html('<li><a href="{}">{}</a></li>', url, text)
+
+
+@register.simple_tag
+def review_due(student):
+    """A review coming due with no meeting scheduled (students_with_reviews_due)."""
+    annual = student.annual_review_due and date_format(student.annual_review_due, "DATE_FORMAT")
+    reeval = student.reevaluation_due and date_format(student.reevaluation_due, "DATE_FORMAT")
+    if student.annual_missing and student.reeval_missing:
+        text = _("%(name)s: annual review due %(annual)s and re-evaluation due %(reeval)s") % {
+            "name": student.full_name,
+            "annual": annual,
+            "reeval": reeval,
+        }
+    elif student.reeval_missing:
+        text = _("%(name)s: re-evaluation due %(date)s") % {
+            "name": student.full_name,
+            "date": reeval,
+        }
+    else:
+        text = _("%(name)s: annual review due %(date)s") % {
+            "name": student.full_name,
+            "date": annual,
+        }
+    return format_html(
+        '<li><a href="{}">{}</a></li>', reverse("meeting_schedule", args=[student.pk]), text
+    )
+
+
+def _school_day(meeting) -> str:
+    # The meeting's day where its school is, as the date filter writes it.
+    starts = timezone.localtime(meeting.starts_at, zoneinfo.ZoneInfo(meeting.school.timezone))
+    return date_format(starts, "DATE_FORMAT")
