@@ -10,7 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, localize
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -306,3 +306,74 @@ def _school_day(meeting) -> str:
     # The meeting's day where its school is, as the date filter writes it.
     starts = timezone.localtime(meeting.starts_at, zoneinfo.ZoneInfo(meeting.school.timezone))
     return date_format(starts, "DATE_FORMAT")
+
+
+@register.simple_tag
+def caseload_row(student):
+    """A row of the caseload (meetings/scheduling/caseload.html, 25 a page): the student,
+    the last IEP, the two due dates, the next meeting, and the student's pages."""
+    name = conditional_escape(student.full_name)
+    if student.last_iep_date:
+        last_iep = formatted(student.last_iep_date, "date")
+    else:
+        last_iep = format_html('<span class="text-body-secondary">{}</span>', _("none recorded"))
+    if student.next_meeting_id:
+        starts = timezone.localtime(
+            student.next_meeting_starts_at, zoneinfo.ZoneInfo(student.school.timezone)
+        )
+        next_meeting = format_html(
+            '<a href="{}">{}</a>, {}',
+            reverse("meeting_detail", args=[student.next_meeting_id]),
+            meeting_kind(student.next_meeting_kind),
+            formatted(starts, "day_time"),
+        )
+    else:
+        next_meeting = format_html(
+            '<span class="text-body-secondary">{}</span>', _("none scheduled")
+        )
+    unstaffed = (
+        format_html(' <span class="badge text-bg-danger">{}</span>', _("unstaffed"))
+        if student.unstaffed_since
+        else ""
+    )
+    hidden = {"name": name}
+    return format_html(
+        '<tr id="student-{}">\n'
+        '<th scope="row">{}, {}<br><small class="text-body-secondary">{} · {}</small></th>\n'
+        "<td>{}</td>\n<td>{}</td>\n<td>{}</td>\n<td>{}</td>\n"
+        '<td><ul class="list-unstyled mb-0">\n'
+        '<li><a class="btn btn-sm btn-outline-primary mb-1" href="{}">{}</a></li>\n'
+        '<li><a href="{}">{}</a></li>\n'
+        '<li><a href="{}">{}</a></li>\n'
+        '<li><a href="{}">{}</a>{}</li>\n'
+        "</ul></td>\n</tr>",
+        student.pk,
+        student.last_name,
+        student.first_name,
+        student.school.name,
+        grade_label(student),
+        last_iep,
+        due_badge(
+            student.annual_review_due,
+            student.annual_review_overdue,
+            student.annual_review_due_soon,
+        ),
+        due_badge(
+            student.reevaluation_due, student.reevaluation_overdue, student.reevaluation_due_soon
+        ),
+        next_meeting,
+        reverse("meeting_schedule", args=[student.pk]),
+        # The translations hold markup: the name in them is escaped above.
+        mark_safe(
+            _('Schedule a meeting<span class="visually-hidden"> for %(name)s</span>') % hidden
+        ),
+        reverse("guardian_list", args=[student.pk]),
+        mark_safe(
+            _('Parents and invitations<span class="visually-hidden"> for %(name)s</span>') % hidden
+        ),
+        reverse("access_log", args=[student.pk]),
+        mark_safe(_('Access log<span class="visually-hidden"> for %(name)s</span>') % hidden),
+        reverse("aide_support_edit", args=[student.pk]),
+        mark_safe(_('Aide support<span class="visually-hidden"> for %(name)s</span>') % hidden),
+        unstaffed,
+    )
