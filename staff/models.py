@@ -322,8 +322,10 @@ class Student(TimeStamped):
             # The administration site's list, a page at a time (its order ends with -id).
             models.Index(fields=["last_name", "first_name", "-id"], name="student_name_idx"),
             # The unstaffed lists and counts: a school's students whose support is unstaffed.
+            # With the support kind, the district's counts come from the index alone.
             models.Index(
                 fields=["school", "unstaffed_since"],
+                include=["aide_support"],
                 condition=Q(unstaffed_since__isnull=False),
                 name="student_unstaffed_idx",
             ),
