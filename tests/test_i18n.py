@@ -108,3 +108,36 @@ def test_a_choice_is_said_in_the_language_active_when_it_is_shown():
     assert said == ["Annual review", "Revisión anual", "Annual review"]
     # A value that is not a choice (a row older than its field's choices) shows as stored.
     assert Meeting(kind="retired").get_kind_display() == "retired"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "en",
+            'Decide<span class="visually-hidden"> the request of Ann &lt;b&gt;O&#x27;Neil</span>',
+        ),
+        (
+            "es",
+            'Decidir<span class="visually-hidden"> la solicitud de Ann &lt;b&gt;O&#x27;Neil</span>',
+        ),
+    ],
+)
+def test_a_list_tag_writes_a_sentence_as_blocktranslate_does(language, expected):
+    # The tags of long lists (meetings_extras.say): the translation's markup as it is, the
+    # values escaped, the same as the template tag they replace.
+    from meetings.templatetags.meetings_extras import say
+
+    template = Template(
+        '{% load i18n %}{% blocktranslate %}Decide<span class="visually-hidden"> the request '
+        "of {{ name }}</span>{% endblocktranslate %}"
+    )
+    name = "Ann <b>O'Neil"
+    with translation.override(language):
+        by_tag = say(
+            translation.gettext(
+                'Decide<span class="visually-hidden"> the request of %(name)s</span>'
+            ),
+            name=name,
+        )
+        assert by_tag == template.render(Context({"name": name})) == expected

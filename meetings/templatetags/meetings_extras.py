@@ -21,6 +21,13 @@ from staff.models import Student
 
 register = template.Library()
 
+
+def say(message: str, **values) -> str:
+    """A translated sentence with its values, as {% blocktranslate %} writes it: the values
+    escaped, the translation (which may hold markup) as it is. For the tags of long lists."""
+    return mark_safe(message % {key: conditional_escape(value) for key, value in values.items()})
+
+
 # The roles the app writes on an invitation (scheduling_checks.team_candidates, the SECA
 # approved to attend, the student invited to transition planning), stored in English and
 # said in the reader's language. Free text a case manager typed (a guest's role, an
@@ -204,14 +211,16 @@ def family_row(context, guardian, send_url):
         status = _("Not invited yet.")
     elif guardian.pending:
         if invite.code:
-            done = _("Letter prepared on %(date)s: print it.") % {"date": _day(invite.created_at)}
+            done = say(_("Letter prepared on %(date)s: print it."), date=_day(invite.created_at))
         elif invite.sent_at:
-            done = _("Emailed on %(date)s.") % {"date": _day(invite.sent_at)}
+            done = say(_("Emailed on %(date)s."), date=_day(invite.sent_at))
         else:
             done = _("The email is waiting to be sent.")
-        status = done + " " + _("Valid until %(date)s.") % {"date": _day(invite.expires_at)}
+        status = format_html(
+            "{} {}", done, say(_("Valid until %(date)s."), date=_day(invite.expires_at))
+        )
     else:
-        status = _("The invitation expired on %(date)s.") % {"date": _day(invite.expires_at)}
+        status = say(_("The invitation expired on %(date)s."), date=_day(invite.expires_at))
     return format_html(
         "<tr>\n<td>{}, {}</td>\n"
         '<td>{} <span class="text-body-secondary">({}, {})</span><br>\n'
@@ -242,6 +251,71 @@ def _day(moment: datetime.datetime) -> str:
     return date_format(timezone.localtime(moment), "DATE_FORMAT")
 
 
+@register.simple_tag
+def request_badge(req):
+    """A request's status as a badge, and whether a change of the meeting re-opened it."""
+    if req.status == "approved":
+        color = "text-bg-success"
+    elif req.status == "pending":
+        color = "text-bg-warning"
+    elif req.status in ("denied", "expired"):
+        color = "text-bg-danger"
+    else:
+        color = "text-bg-secondary"
+    return format_html(
+        '<span class="badge request-{} {}">{}{}</span>',
+        req.status,
+        color,
+        req.get_status_display(),
+        format_html(" · {}", _("re-opened")) if req.reopened else "",
+    )
+
+
+@register.simple_tag(takes_context=True)
+def request_actions(context, meeting, attendance_request, meeting_actions):
+    """The SECA's latest request for one meeting, and what they may do next: the allowed
+    actions of the meeting (`meeting_actions`) and of the request (its `actions`). A SECA's
+    home has a row of these per upcoming meeting."""
+    meeting_actions = meeting_actions or ()
+    parts = []
+    if attendance_request:
+        parts.append(request_badge(attendance_request))
+        if "withdraw" in attendance_request.actions:
+            parts.append(
+                format_html(
+                    '<form method="post" action="{}">'
+                    '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+                    '<button type="submit" class="btn btn-sm btn-outline-secondary">{}</button>'
+                    "</form>",
+                    reverse("request_withdraw", args=[attendance_request.pk]),
+                    context.get("csrf_token"),
+                    _("Withdraw request"),
+                )
+            )
+    status = attendance_request.status if attendance_request else None
+    link = None
+    if "request" in meeting_actions:
+        link = ("btn-primary", "request_create", _("Request to attend"))
+    elif "give_feedback" in meeting_actions and status == "approved":
+        link = ("btn-outline-primary", "feedback_edit", _("Add feedback (optional)"))
+    elif "give_feedback" in meeting_actions and status != "pending":
+        link = ("btn-primary", "feedback_edit", _("Give your feedback"))
+    if link:
+        style, url_name, label = link
+        parts.append(
+            format_html(
+                '<a class="btn btn-sm {}" href="{}">{}</a>',
+                style,
+                reverse(url_name, args=[meeting.pk]),
+                label,
+            )
+        )
+    return format_html(
+        '<div class="request-actions d-flex flex-wrap align-items-center gap-2">\n{}\n</div>',
+        format_html_join("\n", "{}", ((part,) for part in parts)),
+    )
+
+
 # The case manager's worklist (meetings/home/_case_manager_work.html): up to 75 items.
 
 
@@ -259,19 +333,21 @@ def meeting_to_close(meeting):
     else:
         url = reverse("meeting_detail", args=[meeting.pk]) + "#plans"
         text = _("%(student)s, %(kind)s on %(day)s: upload and finalize the plan")
-    return format_html('<li><a href="{}">{}</a></li>', url, text % values)
+    return format_html('<li><a href="{}">{}</a></li>', url, say(text, **values))
 
 
 @register.simple_tag
 def notice_on_paper(notice):
     """A notice to send on paper: the family has no email address."""
-    text = _(
-        "%(guardian)s (%(student)s, meeting on %(day)s): no email address, send the notice on paper"
-    ) % {
-        "guardian": notice.guardian.full_name,
-        "student": notice.meeting.student.full_name,
-        "day": _school_day(notice.meeting),
-    }
+    text = say(
+        _(
+            "%(guardian)s (%(student)s, meeting on %(day)s): no email address, send the "
+            "notice on paper"
+        ),
+        guardian=notice.guardian.full_name,
+        student=notice.meeting.student.full_name,
+        day=_school_day(notice.meeting),
+    )
     url = reverse("meeting_detail", args=[notice.meeting_id]) + "#notices"
     return format_html('<li><a href="{}">{}</a></li>', url, text)
 
@@ -282,21 +358,16 @@ def review_due(student):
     annual = student.annual_review_due and date_format(student.annual_review_due, "DATE_FORMAT")
     reeval = student.reevaluation_due and date_format(student.reevaluation_due, "DATE_FORMAT")
     if student.annual_missing and student.reeval_missing:
-        text = _("%(name)s: annual review due %(annual)s and re-evaluation due %(reeval)s") % {
-            "name": student.full_name,
-            "annual": annual,
-            "reeval": reeval,
-        }
+        text = say(
+            _("%(name)s: annual review due %(annual)s and re-evaluation due %(reeval)s"),
+            name=student.full_name,
+            annual=annual,
+            reeval=reeval,
+        )
     elif student.reeval_missing:
-        text = _("%(name)s: re-evaluation due %(date)s") % {
-            "name": student.full_name,
-            "date": reeval,
-        }
+        text = say(_("%(name)s: re-evaluation due %(date)s"), name=student.full_name, date=reeval)
     else:
-        text = _("%(name)s: annual review due %(date)s") % {
-            "name": student.full_name,
-            "date": annual,
-        }
+        text = say(_("%(name)s: annual review due %(date)s"), name=student.full_name, date=annual)
     return format_html(
         '<li><a href="{}">{}</a></li>', reverse("meeting_schedule", args=[student.pk]), text
     )
@@ -312,7 +383,7 @@ def _school_day(meeting) -> str:
 def caseload_row(student):
     """A row of the caseload (meetings/scheduling/caseload.html, 25 a page): the student,
     the last IEP, the two due dates, the next meeting, and the student's pages."""
-    name = conditional_escape(student.full_name)
+    name = student.full_name
     if student.last_iep_date:
         last_iep = formatted(student.last_iep_date, "date")
     else:
@@ -336,7 +407,6 @@ def caseload_row(student):
         if student.unstaffed_since
         else ""
     )
-    hidden = {"name": name}
     return format_html(
         '<tr id="student-{}">\n'
         '<th scope="row">{}, {}<br><small class="text-body-secondary">{} · {}</small></th>\n'
@@ -363,17 +433,91 @@ def caseload_row(student):
         ),
         next_meeting,
         reverse("meeting_schedule", args=[student.pk]),
-        # The translations hold markup: the name in them is escaped above.
-        mark_safe(
-            _('Schedule a meeting<span class="visually-hidden"> for %(name)s</span>') % hidden
-        ),
+        say(_('Schedule a meeting<span class="visually-hidden"> for %(name)s</span>'), name=name),
         reverse("guardian_list", args=[student.pk]),
-        mark_safe(
-            _('Parents and invitations<span class="visually-hidden"> for %(name)s</span>') % hidden
+        say(
+            _('Parents and invitations<span class="visually-hidden"> for %(name)s</span>'),
+            name=name,
         ),
         reverse("access_log", args=[student.pk]),
-        mark_safe(_('Access log<span class="visually-hidden"> for %(name)s</span>') % hidden),
+        say(_('Access log<span class="visually-hidden"> for %(name)s</span>'), name=name),
         reverse("aide_support_edit", args=[student.pk]),
-        mark_safe(_('Aide support<span class="visually-hidden"> for %(name)s</span>') % hidden),
+        say(_('Aide support<span class="visually-hidden"> for %(name)s</span>'), name=name),
         unstaffed,
+    )
+
+
+# The SECA's worklist (meetings/home/_seca_work.html): up to 25 of each.
+
+
+@register.simple_tag
+def feedback_owed(req):
+    """A request not honored, whose feedback the SECA still owes."""
+    text = say(
+        _("%(student)s's meeting on %(day)s (%(outcome)s): give your feedback"),
+        student=req.meeting.student.full_name,
+        day=_school_day(req.meeting),
+        outcome=req.get_status_display(),
+    )
+    return format_html(
+        '<li><a href="{}">{}</a></li>', reverse("feedback_edit", args=[req.meeting_id]), text
+    )
+
+
+@register.simple_tag
+def past_request_row(req):
+    """A past request and its outcome (with the reason of a denial)."""
+    text = say(
+        _("%(student)s, %(day)s"),
+        student=req.meeting.student.full_name,
+        day=_school_day(req.meeting),
+    )
+    reason = req.get_deny_reason_display()
+    return format_html(
+        '<tr><td><a href="{}">{}</a></td><td>{}{}</td></tr>',
+        reverse("meeting_detail", args=[req.meeting_id]),
+        text,
+        request_badge(req),
+        format_html(" {}", reason) if reason else "",
+    )
+
+
+# The approver's home and queue.
+
+
+@register.simple_tag
+def decide_link(req, link_class=""):
+    """The link to decide a request, named for screen readers by the SECA who asks."""
+    return format_html(
+        '<a{} href="{}">{}</a>',
+        format_html(' class="{}"', link_class) if link_class else "",
+        reverse("request_decide", args=[req.pk]),
+        say(
+            _('Decide<span class="visually-hidden"> the request of %(name)s</span>'),
+            name=req.seca.full_name,
+        ),
+    )
+
+
+@register.simple_tag
+def decided_item(req):
+    """A request decided in the last 30 days (worklists.decided_requests)."""
+    values = {
+        "seca": req.seca.full_name,
+        "student": req.meeting.student.full_name,
+        "who": req.decided_by.full_name,
+        "when": _day(req.decided_at),
+    }
+    if req.status == "approved":
+        text = say(
+            _("%(seca)s to %(student)s's meeting: approved by %(who)s on %(when)s"), **values
+        )
+    else:
+        text = say(
+            _("%(seca)s to %(student)s's meeting: denied by %(who)s on %(when)s (%(reason)s)"),
+            reason=req.get_deny_reason_display(),
+            **values,
+        )
+    return format_html(
+        '<li><a href="{}">{}</a></li>', reverse("request_decide", args=[req.pk]), text
     )
