@@ -70,9 +70,11 @@ class Meeting(TimeStamped):
             # A student's upcoming meetings (SECA home, parent pages, caseload).
             models.Index(fields=["student", "starts_at"], name="meeting_student_time_idx"),
             # Reminder sweeps read scheduled meetings by start time; the district overview
-            # counts the upcoming ones per school from the index alone.
+            # counts the upcoming ones per school from the index alone, and who is busy
+            # when (a decision's staff free to cover) reads their times from it too.
             models.Index(
                 fields=["starts_at", "school", "id"],
+                include=["ends_at"],
                 condition=Q(state="scheduled"),
                 name="meeting_scheduled_time_idx",
             ),
