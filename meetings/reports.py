@@ -35,13 +35,13 @@ import datetime
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from iepcoord.db import Row
+from iepcoord.figures import figures
 from staff.models import School, StayRequest, Student
 
 from .models import (
@@ -379,7 +379,7 @@ def report_figures(*, period: Period, school: School | None = None) -> Figures:
         months = requests_by_month(period=period, schools=schools)
         return Figures(rows, total, months, timezone.now())
 
-    return cache.get_or_set(key, count, settings.FIGURES_CACHE_SECONDS)
+    return figures(key, count)
 
 
 def requests_by_month(*, period: Period, schools=None) -> list[dict]:

@@ -9,8 +9,6 @@ Each returns lists, not lazy querysets, so the queries run here and not in a tem
 import dataclasses
 import datetime
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db.models import (
     BooleanField,
     Count,
@@ -25,6 +23,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from iepcoord.figures import figures
 from staff import access
 from staff.access import Right
 from staff.models import Assignment, Role, School, Student, User
@@ -340,4 +339,4 @@ def school_counts_for_district_admin(*, now: datetime.datetime) -> DistrictCount
             counted_at=timezone.now(),
         )
 
-    return cache.get_or_set("home:district", count, settings.FIGURES_CACHE_SECONDS)
+    return figures("home:district", count)

@@ -6,13 +6,12 @@ import datetime
 from collections import defaultdict
 from typing import NamedTuple
 
-from django.conf import settings
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from iepcoord.figures import figures
 
 from .audit import purpose_of
 from .models import AuditEvent, Designation, Guardian, Role, School, Student
@@ -63,20 +62,13 @@ def district_families() -> DistrictFamilies:
             .annotate(total=Count("pk"), with_account=Count("user_id"))
         }
         empty = {"total": 0, "with_account": 0}
-        schools = [
-            SchoolFamilies(
-                pk, name, counts.get(pk, empty)["total"], counts.get(pk, empty)["with_account"]
-            )
-            for pk, name in School.objects.order_by("name").values_list("pk", "name")
-        ]
+        schools = []
+        for pk, name in School.objects.order_by("name").values_list("pk", "name"):
+            row = counts.get(pk, empty)
+            schools.append(SchoolFamilies(pk, name, row["total"], row["with_account"]))
         return DistrictFamilies(schools, timezone.now())
 
-    return cache.get_or_set(DISTRICT_FAMILIES_KEY, count, settings.FIGURES_CACHE_SECONDS)
-
-
-def count_families_again() -> None:
-    """After an import changed the families: the next view counts them."""
-    transaction.on_commit(lambda: cache.delete(DISTRICT_FAMILIES_KEY))
+    return figures(DISTRICT_FAMILIES_KEY, count)
 
 
 @dataclasses.dataclass(frozen=True)

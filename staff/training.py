@@ -15,13 +15,14 @@ import datetime
 import io
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from iepcoord.figures import count_again, figures
 
 from . import outbox
 from .access import schools, standing_of
@@ -175,15 +176,13 @@ def district_counts(*, today: datetime.date) -> DistrictCounts:
     """school_counts() of every school, counted at most once every FIGURES_CACHE_SECONDS
     (7,500 SECAs: about 30 ms in the database); the page says when. A completion recorded
     or imported counts again at the next view; a policy opened, by the next count."""
-    return cache.get_or_set(
-        _district_key(today),
-        lambda: DistrictCounts(school_counts(today=today), timezone.now()),
-        settings.FIGURES_CACHE_SECONDS,
+    return figures(
+        _district_key(today), lambda: DistrictCounts(school_counts(today=today), timezone.now())
     )
 
 
 def _count_again():
-    transaction.on_commit(lambda: cache.delete(_district_key(timezone.localdate())))
+    count_again(_district_key(timezone.localdate()))
 
 
 # --- Recording completions ---------------------------------------------------------------

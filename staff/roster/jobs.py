@@ -22,11 +22,12 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
 from iepcoord.celery import app
+from iepcoord.figures import count_again
 
 from ..access import may_import_roster
 from ..audit import audit_record
 from ..models import RosterImport, User
-from ..selectors import count_families_again
+from ..selectors import DISTRICT_FAMILIES_KEY
 from ..services import DomainError
 from .apply import apply_plan
 from .plan import Plan, plan_import
@@ -238,7 +239,7 @@ def _write(roster_import: RosterImport, roster: Roster, *, actor, progress=None)
             updated_at=timezone.now(),
         )
         audit_record(actor=actor, action="roster.imported", obj=roster_import, after=summary)
-        count_families_again()
+        count_again(DISTRICT_FAMILIES_KEY)
     return plan
 
 
