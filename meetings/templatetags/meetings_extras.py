@@ -138,7 +138,7 @@ def due_badge(date, overdue, due_soon):
 def meeting_when(meeting):
     """A meeting's start in its school's time zone (a school may be in another zone than
     the reader): {% meeting_when meeting %}."""
-    starts = timezone.localtime(meeting.starts_at, zoneinfo.ZoneInfo(meeting.school.timezone))
+    starts = in_zone(meeting.starts_at, meeting.school.timezone)
     return format_html(
         '<time datetime="{}">{}</time>',
         starts.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -327,13 +327,13 @@ def meeting_to_close(meeting):
         "kind": meeting.get_kind_display(),
         "day": _school_day(meeting),
     }
+    url = reverse("meeting_detail", args=[meeting.pk])
     if meeting.needs_attendance:
-        url = reverse("meeting_detail", args=[meeting.pk])
         text = _("%(student)s, %(kind)s on %(day)s: record that it was held and who attended")
     else:
-        url = reverse("meeting_detail", args=[meeting.pk]) + "#plans"
+        url += "#plans"
         text = _("%(student)s, %(kind)s on %(day)s: upload and finalize the plan")
-    return format_html('<li><a href="{}">{}</a></li>', url, say(text, **values))
+    return _linked_item(url, say(text, **values))
 
 
 @register.simple_tag
@@ -348,8 +348,7 @@ def notice_on_paper(notice):
         student=notice.meeting.student.full_name,
         day=_school_day(notice.meeting),
     )
-    url = reverse("meeting_detail", args=[notice.meeting_id]) + "#notices"
-    return format_html('<li><a href="{}">{}</a></li>', url, text)
+    return _linked_item(reverse("meeting_detail", args=[notice.meeting_id]) + "#notices", text)
 
 
 @register.simple_tag
@@ -368,15 +367,16 @@ def review_due(student):
         text = say(_("%(name)s: re-evaluation due %(date)s"), name=student.full_name, date=reeval)
     else:
         text = say(_("%(name)s: annual review due %(date)s"), name=student.full_name, date=annual)
-    return format_html(
-        '<li><a href="{}">{}</a></li>', reverse("meeting_schedule", args=[student.pk]), text
-    )
+    return _linked_item(reverse("meeting_schedule", args=[student.pk]), text)
 
 
 def _school_day(meeting) -> str:
     # The meeting's day where its school is, as the date filter writes it.
-    starts = timezone.localtime(meeting.starts_at, zoneinfo.ZoneInfo(meeting.school.timezone))
-    return date_format(starts, "DATE_FORMAT")
+    return date_format(in_zone(meeting.starts_at, meeting.school.timezone), "DATE_FORMAT")
+
+
+def _linked_item(url: str, text: str) -> str:
+    return format_html('<li><a href="{}">{}</a></li>', url, text)
 
 
 @register.simple_tag
@@ -389,9 +389,7 @@ def caseload_row(student):
     else:
         last_iep = format_html('<span class="text-body-secondary">{}</span>', _("none recorded"))
     if student.next_meeting_id:
-        starts = timezone.localtime(
-            student.next_meeting_starts_at, zoneinfo.ZoneInfo(student.school.timezone)
-        )
+        starts = in_zone(student.next_meeting_starts_at, student.school.timezone)
         next_meeting = format_html(
             '<a href="{}">{}</a>, {}',
             reverse("meeting_detail", args=[student.next_meeting_id]),
@@ -459,9 +457,7 @@ def feedback_owed(req):
         day=_school_day(req.meeting),
         outcome=req.get_status_display(),
     )
-    return format_html(
-        '<li><a href="{}">{}</a></li>', reverse("feedback_edit", args=[req.meeting_id]), text
-    )
+    return _linked_item(reverse("feedback_edit", args=[req.meeting_id]), text)
 
 
 @register.simple_tag
@@ -518,6 +514,4 @@ def decided_item(req):
             reason=req.get_deny_reason_display(),
             **values,
         )
-    return format_html(
-        '<li><a href="{}">{}</a></li>', reverse("request_decide", args=[req.pk]), text
-    )
+    return _linked_item(reverse("request_decide", args=[req.pk]), text)
