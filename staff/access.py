@@ -18,8 +18,7 @@ they cannot disagree. meetings/access.py builds the meeting-level actions on the
 import dataclasses
 import datetime
 import enum
-import functools
-from functools import cached_property
+from functools import cache, cached_property
 
 from django.core.exceptions import PermissionDenied
 from django.db import connections, router
@@ -360,7 +359,7 @@ def _school_year_start(today: datetime.date) -> datetime.date:
     return datetime.date(current_school_year(today), 7, 1)
 
 
-@functools.cache
+@cache
 def _standing_sql(alias: str, first_day: datetime.date) -> tuple[str, list]:
     # The standing is read on every request and its SQL is the same for everyone: Django
     # took about 2 ms to build and compile it, twice what PostgreSQL takes to run it. It is
