@@ -39,7 +39,15 @@ FORMATS = {
 
 def formatted(value: datetime.date | datetime.time, name: str) -> str:
     """`value` (already in the time zone to show) in the active language's format `name`."""
-    return date_format(value, _format(get_language(), name))
+    # Aware datetimes are equal when they are the same instant: the zone is part of the key.
+    return _formatted(value, getattr(value, "tzinfo", None), get_language(), name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted(value, tzinfo, language: str, name: str) -> str:
+    # A list formats the same days and meeting times on view after view (a caseload's due
+    # dates, a school's meetings): each is formatted once per worker.
+    return date_format(value, _format(language, name))
 
 
 @functools.cache

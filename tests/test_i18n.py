@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.template import Context, Template
 from django.utils import translation
 
+from iepcoord.dates import formatted
 from tests.conftest import needs_service
 
 PO = Path(settings.BASE_DIR) / "locale" / "es" / "LC_MESSAGES" / "django.po"
@@ -93,6 +94,27 @@ def test_a_meeting_time_is_written_as_its_readers_language_writes_it(language, e
     with translation.override(language):
         shown = page.render(Context({"start": start, "end": start + datetime.timedelta(hours=1)}))
     assert shown == expected
+
+
+def test_the_same_instant_is_written_in_each_schools_zone_and_each_readers_language():
+    # Formatted dates are kept per worker: the same instant, equal as datetimes, is still
+    # written in the zone and the language it is shown in.
+    start = datetime.datetime(2026, 12, 17, 15, tzinfo=datetime.UTC)
+    chicago = start.astimezone(zoneinfo.ZoneInfo("America/Chicago"))
+    new_york = start.astimezone(zoneinfo.ZoneInfo("America/New_York"))
+    assert chicago == new_york
+    shown = []
+    for language in ("en", "es", "en"):
+        with translation.override(language):
+            shown += [formatted(chicago, "full"), formatted(new_york, "full")]
+    assert shown == [
+        "Thursday, December 17, 2026, 9:00 AM CST",
+        "Thursday, December 17, 2026, 10:00 AM EST",
+        "jueves 17 de diciembre de 2026, 9:00 AM CST",
+        "jueves 17 de diciembre de 2026, 10:00 AM EST",
+        "Thursday, December 17, 2026, 9:00 AM CST",
+        "Thursday, December 17, 2026, 10:00 AM EST",
+    ]
 
 
 def test_a_choice_is_said_in_the_language_active_when_it_is_shown():
