@@ -17,6 +17,8 @@ from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber
 from django.db.models.query import QuerySet
 
+PAIRS = 50
+
 
 class Row(Func):
     """Columns or aggregates as one JSON object, so that results of different shapes can be
@@ -30,13 +32,24 @@ class Row(Func):
         super().__init__(*columns.values())
 
     def as_sql(self, compiler, connection, **extra_context):
-        function = "JSONB_BUILD_OBJECT" if connection.vendor == "postgresql" else "JSON_OBJECT"
+        postgres = connection.vendor == "postgresql"
+        function = "JSONB_BUILD_OBJECT" if postgres else "JSON_OBJECT"
         parts, params = [], []
         for key, expression in zip(self.keys, self.get_source_expressions(), strict=True):
             sql, expression_params = compiler.compile(expression)
             parts.append(f"'{key}', {sql}")
             params.extend(expression_params)
-        return f"{function}({', '.join(parts)})", params
+        # A function takes at most 100 arguments in PostgreSQL (127 in SQLite): a wide row
+        # is built in parts and merged.
+        objects = [
+            f"{function}({', '.join(parts[start : start + PAIRS])})"
+            for start in range(0, len(parts), PAIRS)
+        ]
+        merged = objects[0]
+        for part in objects[1:]:
+            # SQLite's merge leaves out a null member: _instance reads it as null.
+            merged = f"({merged} || {part})" if postgres else f"JSON_PATCH({merged}, {part})"
+        return merged, params
 
 
 def _fields(model, prefix=""):
@@ -54,10 +67,10 @@ def _value(field, raw):
 
 
 def _instance(model, db, data, prefix=""):
-    if data[f"{prefix}{model._meta.pk.attname}"] is None:
+    if data.get(f"{prefix}{model._meta.pk.attname}") is None:
         return None  # an empty nullable relation
     fields = _fields(model, prefix)
-    values = [_value(field, data[key]) for key, field in fields]
+    values = [_value(field, data.get(key)) for key, field in fields]
     return model.from_db(db, [field.attname for _, field in fields], values)
 
 

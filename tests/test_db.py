@@ -92,6 +92,28 @@ def test_the_lists_read_together_are_the_querysets_rows_in_their_order_in_one_qu
     assert len(queries) == 1  # the check's own read: the instances came whole
 
 
+def test_a_row_wider_than_a_function_takes_is_read_whole(meeting, seca, principal):
+    # Requests with their SECA, decider and cover: more columns than the 100 arguments a
+    # function takes in PostgreSQL, some of them empty (no decision yet, no one covers).
+    decided = f.AttendanceRequestFactory(
+        meeting=meeting,
+        seca=seca,
+        status="approved",
+        decided_by=principal,
+        decided_at=timezone.now(),
+        coverage_note="Gym",
+    )
+    pending = f.AttendanceRequestFactory(meeting=meeting)
+    queryset = meeting.requests.select_related("seca", "decided_by", "covered_by").order_by("pk")
+    lists = read_together(requests=queryset)
+    assert [fields(r) for r in lists["requests"]] == [fields(r) for r in queryset]
+    read = {r.pk: r for r in lists["requests"]}
+    assert fields(read[decided.pk].decided_by) == fields(principal)
+    assert read[decided.pk].covered_by is None
+    assert read[pending.pk].decided_by is None
+    assert fields(read[pending.pk].seca) == fields(pending.seca)
+
+
 def test_a_relation_deeper_than_one_level_or_a_slice_is_refused(meeting):
     with pytest.raises(ValueError, match="one level deep"):
         read_together(notices=meeting.notices.select_related("guardian__student"))

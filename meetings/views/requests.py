@@ -39,13 +39,32 @@ def _latest(requests, user):
 def meeting_detail(request, pk):
     user = request.user
     meeting = access.meeting_for(user, pk)
+    papers = access.may(user, Action.VIEW_PAPERS, meeting)
+    audit_record(
+        actor=user,
+        action="meeting.viewed",
+        obj=meeting,
+        school=meeting.school,
+        student=meeting.student,
+    )
     # What the person may read of the papers comes from the access layer: the school's
     # staff every request and submitted feedback; a SECA their own; a parent neither.
-    requests = list(
-        access.requests(user)
+    lists = {
+        "requests": access.requests(user)
         .filter(meeting=meeting)
-        .select_related("seca", "decided_by", "covered_by")
-    )
+        .select_related("seca", "decided_by", "covered_by"),
+        "invitations": meeting.invitations.all(),
+        "feedback_list": access.feedback(user).filter(meeting=meeting).select_related("seca"),
+        **meeting_panel_lists(user, meeting, papers=papers),
+    }
+    if papers:
+        lists["parent_wishes"] = (
+            access.wishes(user).filter(meeting=meeting).select_related("guardian")
+        )
+    # The page's short lists in one query: read one by one, they cost more in round trips
+    # and planning than in rows.
+    lists = read_together(**lists)
+    requests = lists["requests"]
     for req in requests:
         req.meeting = meeting
         req.actions = access.allowed_actions(req, user)
@@ -57,25 +76,6 @@ def meeting_detail(request, pk):
         # After the meeting, a SECA not honored may still give feedback (one query).
         late_feedback=own is not None and access.late_feedback_allowed(user, meeting),
     )
-    audit_record(
-        actor=user,
-        action="meeting.viewed",
-        obj=meeting,
-        school=meeting.school,
-        student=meeting.student,
-    )
-    lists = {
-        "invitations": meeting.invitations.all(),
-        "feedback_list": access.feedback(user).filter(meeting=meeting).select_related("seca"),
-        **meeting_panel_lists(user, meeting, actions=actions),
-    }
-    if Action.VIEW_PAPERS in actions:
-        lists["parent_wishes"] = (
-            access.wishes(user).filter(meeting=meeting).select_related("guardian")
-        )
-    # The page's short lists in one query: read one by one, they cost more in round trips
-    # and planning than in rows.
-    lists = read_together(**lists)
     return render(
         request,
         "meetings/meeting_detail.html",

@@ -434,18 +434,18 @@ def plan_download(request, pk):
 # --- The panel on the meeting page ----------------------------------------------------------
 
 
-def meeting_panel_lists(user, meeting: Meeting, *, actions) -> dict:
+def meeting_panel_lists(user, meeting: Meeting, *, papers: bool) -> dict:
     """What the meeting page's scheduling panel shows, as querysets for the page to read
-    together (iepcoord.db.read_together): to the school's staff, the notices sent and the
-    parents' answers, the contact attempts and every plan; to others, the plans they may
-    download. The actions offered come from `actions` (access.allowed_actions)."""
+    together (iepcoord.db.read_together): to the school's staff (`papers`: they may take
+    Action.VIEW_PAPERS), the notices sent and the parents' answers, the contact attempts
+    and every plan; to others, the plans they may download."""
     lists = {
         "panel_plans": access.plans(user)
         .filter(meeting=meeting)
         .select_related("uploaded_by")
         .order_by("-version")
     }
-    if Action.VIEW_PAPERS in actions:
+    if papers:
         lists |= {
             "notices": meeting.notices.select_related("guardian"),
             "notice_responses": meeting.responses.select_related("guardian", "recorded_by"),
