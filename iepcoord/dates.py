@@ -34,6 +34,9 @@ FORMATS = {
     "time_zone": pgettext_lazy("date format", "g:i A T"),
     # December 2026
     "month": pgettext_lazy("date format", "F Y"),
+    # Dec. 17, 2026: the language's DATE_FORMAT, as Django's date filter writes a date
+    # (the lists whose rows the date filter wrote before they were tags).
+    "date_filter": "DATE_FORMAT",
 }
 
 

@@ -9,7 +9,7 @@ from django import template
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format, localize
+from django.utils.formats import localize
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -248,7 +248,7 @@ def family_row(context, guardian, send_url):
 
 def _day(moment: datetime.datetime) -> str:
     # As the date filter writes it: the day in the active time zone, the language's format.
-    return date_format(timezone.localtime(moment), "DATE_FORMAT")
+    return formatted(timezone.localtime(moment), "date_filter")
 
 
 @register.simple_tag
@@ -354,8 +354,8 @@ def notice_on_paper(notice):
 @register.simple_tag
 def review_due(student):
     """A review coming due with no meeting scheduled (students_with_reviews_due)."""
-    annual = student.annual_review_due and date_format(student.annual_review_due, "DATE_FORMAT")
-    reeval = student.reevaluation_due and date_format(student.reevaluation_due, "DATE_FORMAT")
+    annual = student.annual_review_due and formatted(student.annual_review_due, "date_filter")
+    reeval = student.reevaluation_due and formatted(student.reevaluation_due, "date_filter")
     if student.annual_missing and student.reeval_missing:
         text = say(
             _("%(name)s: annual review due %(annual)s and re-evaluation due %(reeval)s"),
@@ -372,7 +372,7 @@ def review_due(student):
 
 def _school_day(meeting) -> str:
     # The meeting's day where its school is, as the date filter writes it.
-    return date_format(in_zone(meeting.starts_at, meeting.school.timezone), "DATE_FORMAT")
+    return formatted(in_zone(meeting.starts_at, meeting.school.timezone), "date_filter")
 
 
 def _linked_item(url: str, text: str) -> str:
