@@ -37,6 +37,8 @@ FORMATS = {
     # Dec. 17, 2026: the language's DATE_FORMAT, as Django's date filter writes a date
     # (the lists whose rows the date filter wrote before they were tags).
     "date_filter": "DATE_FORMAT",
+    # Dec. 17, 2026, 9 a.m.: the language's DATETIME_FORMAT, likewise (the access log).
+    "datetime_filter": "DATETIME_FORMAT",
 }
 
 

@@ -257,6 +257,34 @@ def test_the_access_log_lists_who_looked_and_why(client, case_manager, meeting, 
     assert "Read this access log" in page  # the parent's reading, logged in turn
 
 
+def test_an_access_log_entry_reads_in_the_schools_time_with_refusals_marked(
+    client, principal, student
+):
+    intruder = f.UserFactory(full_name="<b>Nosy</b> Person")
+    AuditEvent.objects.create(
+        at=datetime.datetime(2026, 10, 6, 14, 5, tzinfo=datetime.UTC), actor=intruder,
+        action="meeting.viewed", object_type="student", object_id=str(student.pk),
+        student=student, denied=True, ip="203.0.113.9",
+    )  # fmt: skip
+    client.force_login(principal)
+    page = client.get(reverse("access_log", args=[student.pk])).content.decode()
+    # 14:05 UTC is 9:05 in the school's Chicago, as Django's DATETIME_FORMAT writes it.
+    row = (
+        '<tr class="table-warning">\n'
+        '      <td><time datetime="2026-10-06T09:05:00-05:00">Oct. 6, 2026, 9:05 a.m.</time></td>\n'
+        "      <td>&lt;b&gt;Nosy&lt;/b&gt; Person</td>\n"
+        "      <td>No current role with this student</td>\n"
+        "      <td>Refused: no access to this record</td>\n"
+        "      <td>203.0.113.9</td>\n"
+        "    </tr>"
+    )
+    assert row in page
+    User.objects.filter(pk=principal.pk).update(preferred_language="es")
+    page = client.get(reverse("access_log", args=[student.pk])).content.decode()
+    assert "6 de octubre de 2026 a las 09:05" in page
+    assert "Rechazado" in page
+
+
 def test_the_access_log_costs_the_same_queries_however_long(
     client, django_assert_num_queries, principal, student, meeting
 ):

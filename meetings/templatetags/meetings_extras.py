@@ -316,6 +316,24 @@ def request_actions(context, meeting, attendance_request, meeting_actions):
     )
 
 
+@register.simple_tag
+def access_log_row(entry, show_addresses):
+    """One entry of a student's access log (staff/access_log.html, 50 a page), in the time
+    zone active in the template."""
+    at = timezone.localtime(entry.event.at)
+    return format_html(
+        '<tr{}>\n      <td><time datetime="{}">{}</time></td>\n      <td>{}</td>\n'
+        "      <td>{}</td>\n      <td>{}</td>\n{}    </tr>",
+        mark_safe(' class="table-warning"') if entry.event.denied else "",
+        at.isoformat(),
+        formatted(at, "datetime_filter"),
+        entry.who,
+        entry.role,
+        entry.purpose,
+        format_html("      <td>{}</td>\n", entry.event.ip or "—") if show_addresses else "",
+    )
+
+
 # The case manager's worklist (meetings/home/_case_manager_work.html): up to 75 items.
 
 
