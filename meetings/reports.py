@@ -134,6 +134,11 @@ class Measures:
         except KeyError:
             raise AttributeError(name) from None
 
+    def __setstate__(self, state):
+        # Unpickled from the cache, 650 rows a view: without this, pickle asks __getattr__
+        # once a row, a quarter of the unpickling.
+        self.__dict__.update(state)
+
     def row(self) -> list:
         return [self.values[c] for c in COLUMNS]
 

@@ -22,7 +22,7 @@ from meetings.models import (
     SecaFeedback,
 )
 from meetings.reports import COLUMNS, Period
-from staff.models import Role, School
+from staff.models import Role, School, User
 from staff.selectors import SCHOOLS_PER_PAGE as DISTRICT_PAGE
 
 from . import factories as f
@@ -234,6 +234,16 @@ def test_the_chart_is_an_svg_with_its_numbers_as_a_table(client, district_admin,
     page = client.get(reverse("reports_district")).content.decode()
     assert '<svg width="' in page and "<script" not in page.split("<svg")[1].split("</svg>")[0]
     assert "The numbers of the chart" in page
+    # September: 2 approved of the month's 6 requests (the tallest bar, 150 high), its
+    # third month; the table gives the same numbers.
+    bar = '<rect x="120" y="110" width="28" height="50" class="outcome-approved" fill="#146c43">'
+    assert bar + "<title>2</title></rect>" in page
+    assert 'text-anchor="middle" fill="#212529">Sep</text>' in page
+    row = '<tr><th scope="row">September 2026</th><td>2</td><td>1</td><td>1</td><td>1</td>'
+    assert row + "<td>1</td></tr>" in page
+    User.objects.filter(pk=district_admin.pk).update(preferred_language="es")
+    page = client.get(reverse("reports_district")).content.decode()
+    assert 'fill="#212529">Sep</text>' in page and "septiembre de 2026</th>" in page
 
 
 # --- The school's report, and who reads what -----------------------------------------------
