@@ -233,14 +233,30 @@ def meetings(user, right: Right = Right.VIEW):
     return Meeting.objects.filter(standing_of(user).filter_for(right, prefix="student__"))
 
 
-def requests(user):
-    """Requests this person may see: all of their students' for the school's staff and the
-    approvers; a SECA their own, while they support the student."""
+def _held_by(user, meeting: Meeting | None, prefix: str):
+    """A filter of rows by a right of `user` on their student: through `prefix` for every
+    student's rows, or, given the meeting the rows hang on (read with its student), decided
+    on that student without a join (Standing.filter_on)."""
     standing = standing_of(user)
-    return AttendanceRequest.objects.filter(
-        standing.filter_for(Right.VIEW_RECORDS, prefix="meeting__student__")
-        | standing.filter_for(Right.DECIDE, prefix="meeting__student__")
-        | (standing.filter_for(Right.SUPPORT, prefix="meeting__student__") & Q(seca=user))
+    if meeting is None:
+        return lambda right: standing.filter_for(right, prefix=prefix)
+    return lambda right: standing.filter_on(right, meeting.student)
+
+
+def _of(queryset, meeting: Meeting | None):
+    return queryset if meeting is None else queryset.filter(meeting=meeting)
+
+
+def requests(user, meeting: Meeting | None = None):
+    """Requests this person may see: all of their students' for the school's staff and the
+    approvers; a SECA their own, while they support the student. Given `meeting`, that
+    meeting's only (the lists of a meeting read through meeting_for)."""
+    held = _held_by(user, meeting, "meeting__student__")
+    return _of(
+        AttendanceRequest.objects.filter(
+            held(Right.VIEW_RECORDS) | held(Right.DECIDE) | (held(Right.SUPPORT) & Q(seca=user))
+        ),
+        meeting,
     )
 
 
@@ -251,16 +267,17 @@ def decidable_requests(user):
     )
 
 
-def feedback(user):
+def feedback(user, meeting: Meeting | None = None):
     """SECA feedback this person may read: what was submitted, for the school's staff; a
-    SECA's own, drafts included, while they support the student."""
-    standing = standing_of(user)
-    return SecaFeedback.objects.filter(
-        (
-            standing.filter_for(Right.VIEW_RECORDS, prefix="meeting__student__")
-            & Q(submitted_at__isnull=False)
-        )
-        | (standing.filter_for(Right.SUPPORT, prefix="meeting__student__") & Q(seca=user))
+    SECA's own, drafts included, while they support the student. Given `meeting`, that
+    meeting's only."""
+    held = _held_by(user, meeting, "meeting__student__")
+    return _of(
+        SecaFeedback.objects.filter(
+            (held(Right.VIEW_RECORDS) & Q(submitted_at__isnull=False))
+            | (held(Right.SUPPORT) & Q(seca=user))
+        ),
+        meeting,
     )
 
 
@@ -273,31 +290,31 @@ def request_outcomes(user):
     )
 
 
-def wishes(user):
+def wishes(user, meeting: Meeting | None = None):
     """Parents' wishes about the SECA: all of them for the school's staff and the approvers
-    (contract: a reason to deny); a guardian sees their own."""
-    standing = standing_of(user)
-    return ParentWish.objects.filter(
-        standing.filter_for(Right.VIEW_RECORDS, prefix="meeting__student__")
-        | standing.filter_for(Right.DECIDE, prefix="meeting__student__")
-        | (
-            standing.filter_for(Right.GUARDIAN, prefix="meeting__student__")
-            & Q(guardian__user=user)
-        )
+    (contract: a reason to deny); a guardian sees their own. Given `meeting`, that
+    meeting's only."""
+    held = _held_by(user, meeting, "meeting__student__")
+    return _of(
+        ParentWish.objects.filter(
+            held(Right.VIEW_RECORDS)
+            | held(Right.DECIDE)
+            | (held(Right.GUARDIAN) & Q(guardian__user=user))
+        ),
+        meeting,
     )
 
 
-def plans(user):
+def plans(user, meeting: Meeting | None = None):
     """Plans this person may download: any version for the school's staff; once finalized,
     for everyone who sees the student (their guardians, their SECAs this year: 34 CFR
-    300.322(f), 300.323(d))."""
-    standing = standing_of(user)
-    return Plan.objects.filter(
-        standing.filter_for(Right.VIEW_RECORDS, prefix="meeting__student__")
-        | (
-            standing.filter_for(Right.VIEW, prefix="meeting__student__")
-            & Q(finalized_at__isnull=False)
-        )
+    300.322(f), 300.323(d)). Given `meeting`, that meeting's only."""
+    held = _held_by(user, meeting, "meeting__student__")
+    return _of(
+        Plan.objects.filter(
+            held(Right.VIEW_RECORDS) | (held(Right.VIEW) & Q(finalized_at__isnull=False))
+        ),
+        meeting,
     )
 
 

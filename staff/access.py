@@ -204,6 +204,12 @@ class Standing:
                 q |= grant.q(prefix, self.user_id)
         return q
 
+    def filter_on(self, right: Right, student: Student) -> Q:
+        """`right` on this one student (read with its school_id and case_manager_id), as a
+        filter of rows the caller narrows to that student's (a meeting's lists): every row
+        or none, decided here by rights_on, so the query joins nothing to decide it."""
+        return Q(pk__isnull=False) if right in self.rights_on(student) else Q(pk__in=[])
+
     def caseload_filter(self, prefix: str = "") -> Q:
         """The students whose case manager this person is, at a school where they hold the
         role: their caseload."""

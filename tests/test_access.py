@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from meetings import access as meeting_access
 from meetings.access import Action
+from meetings.models import ParentWish, Plan
 from staff import access
 from staff.access import Right, forget_standing, standing_of
 from staff.models import Assignment, AuditEvent, Guardian, Role, Student, User
@@ -67,6 +68,37 @@ def test_the_database_filter_and_the_python_check_agree(request, persona, studen
             if User.objects.filter(access.holders(right, s), pk=user.pk).exists()
         }
         assert by_holders == by_check, ("holders", persona, right)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_a_meetings_lists_decided_on_its_student_match_the_database_filter(
+    request, persona, meeting, seca, parent, case_manager
+):
+    # The meeting page reads its lists with the rights decided on the meeting's student
+    # (Standing.filter_on): the same rows as the filter through the student's tables.
+    other_seca = f.UserFactory(roles=[(Role.Kind.SECA, meeting.school)])
+    f.AttendanceRequestFactory(meeting=meeting, seca=seca)
+    f.AttendanceRequestFactory(meeting=meeting, seca=other_seca, status="withdrawn")
+    f.SecaFeedbackFactory(meeting=meeting, seca=seca)  # a draft
+    f.SecaFeedbackFactory(meeting=meeting, seca=other_seca, submitted_at=timezone.now())
+    guardian = Guardian.objects.get(user=parent)
+    ParentWish.objects.create(meeting=meeting, guardian=guardian, wish="attend")
+    for version, finalized in ((1, timezone.now()), (2, None)):
+        Plan.objects.create(meeting=meeting, version=version, file="p.pdf", sha256="0" * 64,
+                            uploaded_by=case_manager, finalized_at=finalized)  # fmt: skip
+    user = request.getfixturevalue(persona)
+    seen = 0
+    for rows in (
+        meeting_access.requests,
+        meeting_access.feedback,
+        meeting_access.wishes,
+        meeting_access.plans,
+    ):
+        listed = set(rows(user, meeting))
+        assert listed == set(rows(user).filter(meeting=meeting)), (persona, rows)
+        seen += len(listed)
+    # Everyone with the student sees some of them; the other school's people nothing.
+    assert (seen > 0) == (persona not in ("other_school_seca", "other_parent"))
 
 
 def test_an_invitation_grants_nothing(client, meeting, other_school):

@@ -50,17 +50,17 @@ def meeting_detail(request, pk):
     # What the person may read of the papers comes from the access layer: the school's
     # staff every request and submitted feedback; a SECA their own; a parent neither.
     lists = {
-        "requests": access.requests(user)
-        .filter(meeting=meeting)
-        .select_related("seca", "decided_by", "covered_by"),
+        # One meeting's: the model's order (by the meeting's start, then made) is the order
+        # they were made, with no join to the meeting to sort by.
+        "requests": access.requests(user, meeting)
+        .select_related("seca", "decided_by", "covered_by")
+        .order_by("pk"),
         "invitations": meeting.invitations.all(),
-        "feedback_list": access.feedback(user).filter(meeting=meeting).select_related("seca"),
+        "feedback_list": access.feedback(user, meeting).select_related("seca"),
         **meeting_panel_lists(user, meeting, papers=papers),
     }
     if papers:
-        lists["parent_wishes"] = (
-            access.wishes(user).filter(meeting=meeting).select_related("guardian")
-        )
+        lists["parent_wishes"] = access.wishes(user, meeting).select_related("guardian")
     # The page's short lists in one query: read one by one, they cost more in round trips
     # and planning than in rows.
     lists = read_together(**lists)

@@ -440,8 +440,7 @@ def meeting_panel_lists(user, meeting: Meeting, *, papers: bool) -> dict:
     Action.VIEW_PAPERS), the notices sent and the parents' answers, the contact attempts
     and every plan; to others, the plans they may download."""
     lists = {
-        "panel_plans": access.plans(user)
-        .filter(meeting=meeting)
+        "panel_plans": access.plans(user, meeting)
         .select_related("uploaded_by")
         .order_by("-version")
     }
