@@ -136,8 +136,13 @@ def decision_context(requests) -> list[QueueItem]:
             people.append(role.user)
     all_seca_ids = seca_ids | {u.pk for users in school_staff.values() for u in users}
 
+    # Only a block on a meeting's weekday, in its school year, can overlap it (block_overlaps).
     blocks_by_seca = defaultdict(list)
-    for block in ScheduleBlock.objects.filter(seca_id__in=all_seca_ids).select_related("student"):
+    for block in ScheduleBlock.objects.filter(
+        seca_id__in=all_seca_ids,
+        weekday__in={start.weekday() for start, _ in spans.values()},
+        school_year__in={current_school_year(start.date()) for start, _ in spans.values()},
+    ).select_related("student"):
         blocks_by_seca[block.seca_id].append(block)
 
     busy = defaultdict(list)
