@@ -5,6 +5,7 @@ import datetime
 import re
 
 import pytest
+from django.test.utils import override_script_prefix
 from django.urls import reverse
 from django.utils import timezone
 
@@ -92,6 +93,21 @@ def test_case_manager_sees_due_dates_flags_and_the_next_meeting(
     assert reverse("meeting_detail", args=[soonest.pk]) in soon_row
     assert "none scheduled" in row(page, caseload["fine"])
     assert reverse("meeting_schedule", args=[caseload["fine"].pk]) in row(page, caseload["fine"])
+
+
+def test_a_caseload_rows_links_follow_where_the_app_is_served(client, case_manager, caseload):
+    # The rows' links are built from a path found once per URL name (meetings_extras._url):
+    # served under a prefix, as a district may mount it, they carry it.
+    student = caseload["fine"]
+    client.force_login(case_manager)
+    page = client.get(CASELOAD).content.decode()
+    assert f'href="/students/{student.pk}/access-log/"' in row(page, student)
+    with override_script_prefix("/iep/"):
+        page = client.get(CASELOAD).content.decode()
+    links = re.findall(r'href="([^"]+)"', row(page, student))
+    assert f"/iep/students/{student.pk}/access-log/" in links
+    assert f"/iep/students/{student.pk}/meetings/new/" in links
+    assert all(link.startswith("/iep/") for link in links)
 
 
 def test_caseload_sorts_by_name_and_by_reevaluation(client, case_manager, caseload):
