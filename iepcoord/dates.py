@@ -39,6 +39,8 @@ FORMATS = {
     "date_filter": "DATE_FORMAT",
     # Dec. 17, 2026, 9 a.m.: the language's DATETIME_FORMAT, likewise (the access log).
     "datetime_filter": "DATETIME_FORMAT",
+    # Dec: a month's abbreviation, as the date filter's "M" writes it (the reports' chart).
+    "month_abbr": "M",
 }
 
 

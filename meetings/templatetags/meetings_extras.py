@@ -10,7 +10,7 @@ from django import template
 from django.conf import settings
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.formats import date_format, localize
+from django.utils.formats import localize
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -243,7 +243,7 @@ def chart_marks(chart):
     labels = format_html_join(
         "",
         '<text x="{}" y="{}" font-size="11" text-anchor="middle" fill="#212529">{}</text>\n    ',
-        ((x, height + 16, date_format(month, "M")) for x, month in chart["labels"]),
+        ((x, height + 16, formatted(month, "month_abbr")) for x, month in chart["labels"]),
     )
     return mark_safe(bars) + labels
 
