@@ -15,6 +15,8 @@ from meetings.access import Action
 from meetings.models import ParentWish, Plan
 from staff import access
 from staff.access import Right, forget_standing, standing_of
+from staff.audit import audit_students_viewed
+from staff.middleware import client_ip
 from staff.models import Assignment, AuditEvent, Guardian, Role, Student, User
 from staff.services import student_transfer
 
@@ -247,6 +249,34 @@ def test_viewing_records_is_logged_with_the_address(client, case_manager, meetin
     ]
     assert AuditEvent.objects.filter(action="caseload.viewed").count() == 2  # both students
     assert AuditEvent.objects.filter(ip="203.0.113.9", action="meeting.viewed").exists()
+
+
+def test_a_list_view_logs_one_event_per_student_shown_in_order(client, case_manager, school):
+    other_school = f.SchoolFactory()
+    students = [
+        f.StudentFactory(school=school, case_manager=case_manager),
+        f.StudentFactory(school=other_school),
+        f.StudentFactory(school=school, case_manager=case_manager),
+    ]
+    before = timezone.now()
+    token = client_ip.set("198.51.100.7")  # as during a request from that address
+    try:
+        audit_students_viewed(actor=case_manager, action="caseload.viewed", students=students)
+    finally:
+        client_ip.reset(token)
+    events = list(AuditEvent.objects.filter(action="caseload.viewed").order_by("pk"))
+    assert [(e.student, e.school, e.object_type, e.object_id) for e in events] == [
+        (s, s.school, "student", str(s.pk)) for s in students
+    ]
+    for event in events:
+        assert event.actor == case_manager
+        assert event.ip == "198.51.100.7"
+        assert (event.before, event.after, event.denied) == ({}, {}, False)
+        assert before <= event.at <= timezone.now()
+    # The student's access log shows the view.
+    client.force_login(case_manager)
+    log = client.get(reverse("access_log", args=[students[0].pk])).content.decode()
+    assert "Opened the caseload" in log
 
 
 def test_an_attempt_on_another_schools_record_is_logged_as_denied(
