@@ -38,7 +38,7 @@ def _latest(requests, user):
 
 def meeting_detail(request, pk):
     user = request.user
-    meeting = access.meeting_for(user, pk)
+    meeting = access.meeting_for(user, pk, related=access.MEETING_SHOWN)
     papers = access.may(user, Action.VIEW_PAPERS, meeting)
     audit_record(
         actor=user,
@@ -94,7 +94,7 @@ def meeting_detail(request, pk):
 
 
 def meeting_packet(request, pk):
-    meeting = access.meeting_for(request.user, pk, Action.VIEW_PAPERS)
+    meeting = access.meeting_for(request.user, pk, Action.VIEW_PAPERS, related=access.MEETING_SHOWN)
     audit_record(
         actor=request.user,
         action="meeting.packet_printed",
