@@ -385,3 +385,17 @@ def test_an_english_parent_with_a_spanish_browser_still_reads_english(client, pa
     client.force_login(parent)
     page = client.get(page_url, headers={"accept-language": "es"}).content.decode()
     assert "How to reach the school" in page
+
+
+def test_the_notice_names_the_case_manager_in_a_fixed_number_of_queries(
+    client, parent, guardian, meeting, django_assert_num_queries
+):
+    case_manager = meeting.student.case_manager
+    client.force_login(parent)
+    # 1 session, 2 user, 3 standing, 4 the meeting with its student, schools and case
+    # manager (access.MEETING_NOTICE), 5 the parent's guardian record, 6 their answer,
+    # 7 their wish, 8 the SECAs' requests (the wish's outcome), 9 the access log's INSERT,
+    # 10 the child's SECAs, 11 the invitations, 12 the unread notifications count.
+    with django_assert_num_queries(12):
+        page = client.get(reverse("notice", args=[meeting.pk])).content.decode()
+    assert f"Case manager: {case_manager.full_name}" in page

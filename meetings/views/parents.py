@@ -67,12 +67,17 @@ def _render_notice(request, meeting, *, answer_form=None, wish_form=None, status
 def notice(request, pk):
     """The notice of meeting (34 CFR 300.322), as the family's email says it, with the
     parent's answer and their wish about the SECA."""
-    return _render_notice(request, access.meeting_for(request.user, pk, Action.READ_NOTICE))
+    meeting = access.meeting_for(
+        request.user, pk, Action.READ_NOTICE, related=access.MEETING_NOTICE
+    )
+    return _render_notice(request, meeting)
 
 
 def _answer_meeting_for(request, pk):
     """The meeting and the person's guardian record, for a guardian of its student."""
-    meeting = access.meeting_for(request.user, pk, Action.ANSWER_NOTICE)
+    meeting = access.meeting_for(
+        request.user, pk, Action.ANSWER_NOTICE, related=access.MEETING_NOTICE
+    )
     return meeting, parents.guardian_for(user=request.user, student_id=meeting.student_id)
 
 

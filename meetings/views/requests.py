@@ -38,7 +38,7 @@ def _latest(requests, user):
 
 def meeting_detail(request, pk):
     user = request.user
-    meeting = access.meeting_for(user, pk, related=access.MEETING_SHOWN)
+    meeting = access.meeting_for(user, pk)
     papers = access.may(user, Action.VIEW_PAPERS, meeting)
     audit_record(
         actor=user,
