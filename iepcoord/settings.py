@@ -146,9 +146,11 @@ if postgres:
     # no list too long to hold (its long jobs read in keyset chunks).
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 # Server-side binding: psycopg sends the parameters apart from the query (README "Pages
-# at district scale"). Nothing is prepared: Django sets psycopg's prepare_threshold to None
-# unless OPTIONS names one, and with 5 PostgreSQL's generic plans read some pages' lists
-# more slowly (the case manager's upcoming meetings 2.9 -> 3.9 ms).
+# at district scale"). Only the statements run in iepcoord.db.prepared() are prepared (a
+# row by its id, a page's lists read together): prepared all alike, PostgreSQL's generic
+# plans read some pages' lists more slowly (the case manager's upcoming meetings 2.9 ->
+# 3.9 ms). A pooler in front of PostgreSQL must keep prepared statements per client
+# (PgBouncer 1.21's max_prepared_statements) or run in session mode.
 # The backend in iepcoord/postgresql keeps bulk statements under the 65,535 parameters a
 # statement takes.
 # POSTGRES_SERVER_SIDE_BINDING=0 binds on the client, as Django does by default.

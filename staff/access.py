@@ -26,6 +26,8 @@ from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.http import Http404
 from django.utils import timezone
 
+from iepcoord.db import prepared
+
 from .audit import audit_record
 from .models import (
     DESIGNEE_KINDS,
@@ -534,7 +536,10 @@ def fetch_or_refuse(user, queryset, pk, *, allowed, action: str, student_of):
     """The object `pk` of `queryset` (what the person may see), if `allowed(found)`.
     Not found there: a 404, and when the record exists, the attempt is recorded; found but
     not allowed: recorded, and a 403. `student_of` names the student a record is about."""
-    found = queryset.filter(pk=pk).first()
+    # One row by its id: a plan made once serves every id (planning the meeting with its
+    # student and schools took longer than reading it).
+    with prepared():
+        found = queryset.filter(pk=pk).first()
     if found is not None and allowed(found):
         return found
     existing = found or queryset.model._default_manager.filter(pk=pk).first()

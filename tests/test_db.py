@@ -143,3 +143,33 @@ def test_a_bulk_update_larger_than_a_statement_takes_is_split_into_statements_th
 
     assert len(queries) == 2
     assert AuditEvent.objects.filter(after__seen="24999").count() == 1
+
+
+def test_lists_read_together_run_from_a_prepared_plan_with_each_records_values(
+    postgres, papers, case_manager
+):
+    """iepcoord.db.prepared: the UNION ALL is parsed and planned once per connection; run
+    again for another meeting it gives that meeting's rows (PostgreSQL's generic plan after
+    five runs included). A statement outside prepared() is not kept."""
+    other = f.MeetingFactory(student=papers.student)
+    f.InvitationFactory(meeting=other, user=None, name="Other Team", role="Interpreter")
+
+    def read(meeting):
+        return read_together(
+            invitations=meeting.invitations.all(),
+            notices=meeting.notices.select_related("guardian"),
+        )
+
+    for _ in range(7):
+        assert sorted(i.name for i in read(papers)["invitations"]) == sorted(
+            i.name for i in papers.invitations.all()
+        )
+        mine = read(other)
+        assert [i.name for i in mine["invitations"]] == ["Other Team"]
+        assert mine["notices"] == []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        kept = cursor.fetchall()
+    union = [runs for statement, runs in kept if "UNION ALL" in statement]
+    assert union == [14]
+    assert not any("pg_prepared_statements" in statement for statement, _ in kept)

@@ -1,10 +1,15 @@
 """PostgreSQL through psycopg 3 with server-side binding (iepcoord/settings.py), and the
 limit that binding brings: a statement takes at most 65,535 parameters. Django 5.2 does
 not know it; this is Django 6.1's fix (ticket #36822) until the upgrade: bulk_create,
-bulk_update and deleting many rows split their rows into batches that fit."""
+bulk_update and deleting many rows split their rows into batches that fit.
+
+Statements run inside `iepcoord.db.prepared()` are prepared on the connection, and run
+from their plan the next times; no other statement is."""
 
 from django.db.backends.postgresql import base, features, operations
 from django.utils.functional import cached_property
+
+from iepcoord.db import PREPARED
 
 MAX_PARAMETERS = 2**16 - 1
 
@@ -26,3 +31,19 @@ class DatabaseOperations(operations.DatabaseOperations):
 class DatabaseWrapper(base.DatabaseWrapper):
     features_class = DatabaseFeatures
     ops_class = DatabaseOperations
+
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        if params["cursor_factory"] is base.ServerBindingCursor:
+            params["cursor_factory"] = PreparingCursor
+            # psycopg prepares nothing while this is None, even when asked; the cursor
+            # decides for each statement, so psycopg never prepares one on its own count.
+            params["prepare_threshold"] = 0
+        return params
+
+
+class PreparingCursor(base.ServerBindingCursor):
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        if prepare is None:
+            prepare = PREPARED.get()
+        return super().execute(query, params, prepare=prepare, binary=binary)
