@@ -2,10 +2,12 @@
 instances as the querysets give one by one (the meeting page reads its lists so)."""
 
 import datetime
+import re
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from iepcoord.db import read_together
@@ -145,6 +147,12 @@ def test_a_bulk_update_larger_than_a_statement_takes_is_split_into_statements_th
     assert AuditEvent.objects.filter(after__seen="24999").count() == 1
 
 
+def _prepared_statements():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        return cursor.fetchall()
+
+
 def test_lists_read_together_run_from_a_prepared_plan_with_each_records_values(
     postgres, papers, case_manager
 ):
@@ -167,9 +175,23 @@ def test_lists_read_together_run_from_a_prepared_plan_with_each_records_values(
         mine = read(other)
         assert [i.name for i in mine["invitations"]] == ["Other Team"]
         assert mine["notices"] == []
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
-        kept = cursor.fetchall()
+    kept = _prepared_statements()
     union = [runs for statement, runs in kept if "UNION ALL" in statement]
     assert union == [14]
     assert not any("pg_prepared_statements" in statement for statement, _ in kept)
+
+
+def test_the_meeting_page_reads_its_meeting_and_lists_by_prepared_statements(
+    postgres, client, case_manager, meeting
+):
+    """The meeting read by its id (fetch_or_refuse) and its lists read together are
+    prepared; the reads every page makes first (the session, the user, the standing)
+    and a job's statements are not."""
+    client.force_login(case_manager)
+    assert client.get(reverse("meeting_detail", args=[meeting.pk])).status_code == 200
+    kept = [statement for statement, _ in _prepared_statements()]
+    assert any("UNION ALL" in s and "meetings_invitation" in s for s in kept)
+    assert any(re.search(r'"meetings_meeting"\."id" = \$\d', s) for s in kept)
+    assert not any("django_session" in s or "staff_role" in s for s in kept)
+    list(meeting.invitations.all())
+    assert len(_prepared_statements()) == len(kept)
