@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
+from iepcoord.db import prepared
 from staff.access import stay_requests_decided_by
 from staff.models import (
     SCHOOL_STAFF_KINDS,
@@ -103,6 +104,7 @@ def approval_queue(*, approver: User) -> list[QueueItem]:
     )
 
 
+@prepared()
 def decision_context(requests) -> list[QueueItem]:
     """For each request: the SECA's overlapping blocks, staff free to cover, and the SECA's
     requests that week. 2 queries for the requests and wishes, then 4 for the rest."""
@@ -218,6 +220,7 @@ def decision_context(requests) -> list[QueueItem]:
     return items
 
 
+@prepared()
 def stay_requests_to_decide(
     *, approver: User, statuses=(StayRequest.Status.PENDING,), limit=None
 ) -> dict[str, list[StayRequest]]:

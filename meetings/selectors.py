@@ -23,6 +23,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from iepcoord.db import prepared
 from iepcoord.figures import figures
 from staff import access
 from staff.access import Right
@@ -109,6 +110,7 @@ def home_sections_for_user(*, user: User) -> HomeSections:
     )
 
 
+@prepared()
 def students_for_seca(*, seca: User, now: datetime.datetime) -> list[Student]:
     """The students this SECA supports this school year, each with `upcoming_meetings`
     (next 90 days), and on each meeting `my_request` (the SECA's latest attendance request,
@@ -144,6 +146,7 @@ def students_for_seca(*, seca: User, now: datetime.datetime) -> list[Student]:
     return students
 
 
+@prepared()
 def pending_requests_for_approver(
     *, approver: User, now: datetime.datetime, limit: int = APPROVER_PREVIEW
 ) -> ApproverSummary:
@@ -230,6 +233,7 @@ def caseload(*, case_manager: User, now: datetime.datetime, sort="annual", show=
     return students.order_by(*CASELOAD_ORDER[sort])
 
 
+@prepared()
 def caseload_for_home(*, case_manager: User, now: datetime.datetime) -> list[Student]:
     """The first HOME_CASELOAD students of the caseload, soonest annual review first, each
     with `caseload_size` (the whole caseload, counted in the same query). One query."""

@@ -9,6 +9,7 @@ import datetime
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from iepcoord.db import prepared
 from staff import access
 from staff.access import Right
 from staff.models import ScheduleBlock, Student, User, current_school_year
@@ -41,6 +42,7 @@ class CaseManagerWork:
     reviews_due: list[Student]
 
 
+@prepared()
 def case_manager_work(*, user: User, now: datetime.datetime) -> CaseManagerWork:
     """The case manager's meetings still to close, notices still to send (on paper: the
     family has no email), and caseload reviews coming due with no meeting. Three queries."""
@@ -73,6 +75,7 @@ def case_manager_work(*, user: User, now: datetime.datetime) -> CaseManagerWork:
     return CaseManagerWork(to_close, notices, reviews)
 
 
+@prepared()
 def decided_requests(*, user: User, now: datetime.datetime) -> list[AttendanceRequest]:
     """The requests decided in the last 30 days at the schools this person decides for,
     latest first. One query."""
@@ -96,6 +99,7 @@ class SecaWork:
     schedule: list[ScheduleBlock]
 
 
+@prepared()
 def seca_work(*, user: User, now: datetime.datetime) -> SecaWork:
     """The SECA's past requests with their outcomes, the feedback they still owe (requests
     not honored without feedback, for students they still support), the plans they

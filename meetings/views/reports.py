@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from iepcoord.db import prepared
 from staff import access as staff_access
 from staff.audit import audit_students_viewed
 from staff.selectors import page_of_schools
@@ -123,6 +124,7 @@ def school_report(request, pk):
     )
 
 
+@prepared()
 def _named_parts(request, school, period, standing) -> dict:
     """Every request of the period, filterable by outcome, and who covers whom today and
     this week: for the school's principal and designees and the district administrators.
