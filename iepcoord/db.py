@@ -26,10 +26,12 @@ PREPARED = contextvars.ContextVar("prepared", default=False)
 
 @contextlib.contextmanager
 def prepared():
-    """Statements run inside are prepared on their connection (PostgreSQL, with server-side
-    binding: iepcoord/postgresql): the next runs of the same text skip parsing and
-    planning. For a statement of one shape whose plan does not depend on its values (rows
-    by id): PostgreSQL plans it for every value alike after five runs."""
+    """Statements run inside are prepared on their connection (PostgreSQL with server-side
+    binding: iepcoord/postgresql): the next runs of the same text skip parsing, and after
+    five runs PostgreSQL plans it once for every value when that plan costs about what one
+    for each value does. For statements whose planning costs more than their run and
+    whose one plan was checked to be as fast (README "Pages at district scale"). Also a
+    decorator."""
     token = PREPARED.set(True)
     try:
         yield

@@ -147,10 +147,10 @@ if postgres:
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 # Server-side binding: psycopg sends the parameters apart from the query (README "Pages
 # at district scale"). Only the statements run in iepcoord.db.prepared() are prepared (a
-# row by its id, a page's lists read together): prepared all alike, PostgreSQL's generic
-# plans read some pages' lists more slowly (the case manager's upcoming meetings 2.9 ->
-# 3.9 ms). A pooler in front of PostgreSQL must keep prepared statements per client
-# (PgBouncer 1.21's max_prepared_statements) or run in session mode.
+# row by its id, the pages' lists checked to run as fast from one plan): prepared all
+# alike, PostgreSQL's one plan read some lists more slowly (the case manager's upcoming
+# meetings 2.0 -> 3.0 ms). A pooler in front of PostgreSQL must keep prepared statements
+# per client (PgBouncer 1.21's max_prepared_statements) or run in session mode.
 # The backend in iepcoord/postgresql keeps bulk statements under the 65,535 parameters a
 # statement takes.
 # POSTGRES_SERVER_SIDE_BINDING=0 binds on the client, as Django does by default.

@@ -4,7 +4,9 @@ not know it; this is Django 6.1's fix (ticket #36822) until the upgrade: bulk_cr
 bulk_update and deleting many rows split their rows into batches that fit.
 
 Statements run inside `iepcoord.db.prepared()` are prepared on the connection, and run
-from their plan the next times; no other statement is."""
+from their plan the next times; no other statement run by `execute()` is (psycopg's
+`executemany()`, which the app does not call, prepares its statement when preparing is
+on)."""
 
 from django.db.backends.postgresql import base, features, operations
 from django.utils.functional import cached_property
