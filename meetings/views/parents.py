@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from iepcoord.db import prepared
 from staff.access import Right, student_for
 from staff.audit import audit_record
 from staff.models import Student
@@ -26,6 +27,7 @@ from ..services import parents
 from ..services.notices import notice_context
 
 
+@prepared()
 def _render_notice(request, meeting, *, answer_form=None, wish_form=None, status=200):
     guardian = parents.guardian_for(user=request.user, student_id=meeting.student_id)
     answer = wish = None
