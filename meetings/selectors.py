@@ -151,19 +151,20 @@ def pending_requests_for_approver(
     *, approver: User, now: datetime.datetime, limit: int = APPROVER_PREVIEW
 ) -> ApproverSummary:
     """Pending requests for meetings still to come at the schools this person decides
-    for: how many, and the soonest few. Two queries: the preview, the count."""
-    pending = meeting_access.decidable_requests(approver).filter(
-        status=AttendanceRequest.Status.PENDING,
-        meeting__state=Meeting.State.SCHEDULED,
-        meeting__starts_at__gt=now,
-    )
+    for: how many, and the soonest few. One query: the count is a window over them all."""
     preview = list(
-        pending.select_related("meeting__student", "meeting__school", "seca").order_by(
-            "meeting__starts_at", "pk"
-        )[:limit]
+        meeting_access.decidable_requests(approver)
+        .filter(
+            status=AttendanceRequest.Status.PENDING,
+            meeting__state=Meeting.State.SCHEDULED,
+            meeting__starts_at__gt=now,
+        )
+        .select_related("meeting__student", "meeting__school", "seca")
+        .annotate(pending_count=Window(Count("pk")))
+        .order_by("meeting__starts_at", "pk")[:limit]
     )
     return ApproverSummary(
-        pending_count=pending.count(),
+        pending_count=preview[0].pending_count if preview else 0,
         next_pending=preview,
     )
 
