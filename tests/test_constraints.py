@@ -2,6 +2,7 @@
 
 import datetime
 
+import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 
@@ -120,8 +121,6 @@ def test_postgres_reads_a_forms_choices_without_a_server_side_cursor(postgres):
     # A form's choices (ModelChoiceField) are read with QuerySet.iterator(): on a
     # server-side cursor each list cost a DECLARE, a FETCH and a CLOSE, 2.7 ms of the
     # team page's 17.7 (iepcoord/settings.py).
-    import psycopg
-
     f.SchoolFactory()
     cursors = []
 

@@ -153,9 +153,7 @@ def _prepared_statements():
         return cursor.fetchall()
 
 
-def test_lists_read_together_run_from_a_prepared_plan_with_each_records_values(
-    postgres, papers, case_manager
-):
+def test_lists_read_together_run_from_a_prepared_plan_with_each_records_values(postgres, papers):
     """iepcoord.db.prepared: the UNION ALL is parsed and planned once per connection; run
     again for another meeting it gives that meeting's rows (PostgreSQL's generic plan after
     five runs included). A statement outside prepared() is not kept."""
