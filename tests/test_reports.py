@@ -349,12 +349,12 @@ def test_the_school_report_costs_the_same_queries_however_many_requests(
         _request(meeting, S.APPROVED, hours_to_decision=3)
     client.force_login(principal)
     # 1-3 session, user, standing; 4 the school; 5-7 the measures, their medians and the
-    # chart (as the district's: reports.report_figures); 8 the requests' count, 9 the page
-    # of requests, 10 this week's coverage, 11 the access log's INSERT, 12 the unread
+    # chart (as the district's: reports.report_figures); 8 the page of requests and how many
+    # there are, 9 this week's coverage, 10 the access log's INSERT, 11 the unread
     # notifications.
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         assert client.get(reverse("reports_school", args=[school.pk])).status_code == 200
     # Counted once: the next reader in the next ten minutes reads the same measures.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         page = client.get(reverse("reports_school", args=[school.pk]))
     assert "Counted at " in page.content.decode()

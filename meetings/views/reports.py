@@ -6,7 +6,6 @@ representatives see measures only, never a name or a note."""
 import csv
 import datetime
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from iepcoord.db import prepared
+from iepcoord.paging import page_of
 from staff import access as staff_access
 from staff.audit import audit_students_viewed
 from staff.selectors import page_of_schools
@@ -148,7 +148,7 @@ def _named_parts(request, school, period, standing) -> dict:
     )
     if outcome.cleaned_data.get("outcome"):
         requests = requests.filter(status=outcome.cleaned_data["outcome"])
-    page = Paginator(requests, REQUESTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = page_of(requests, REQUESTS_PER_PAGE, request.GET.get("page"))
     for req in page.object_list:
         if req.decided_at:
             req.hours_to_decision = round(

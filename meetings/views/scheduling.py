@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,6 +20,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from iepcoord.paging import page_of
 from staff import access as staff_access
 from staff.access import Right
 from staff.audit import audit_record, audit_students_viewed
@@ -66,7 +66,7 @@ def caseload(request):
     students = selectors.caseload(
         case_manager=request.user, now=timezone.now(), sort=sort, show=show
     )
-    page = Paginator(students, CASELOAD_PAGE).get_page(request.GET.get("page"))
+    page = page_of(students, CASELOAD_PAGE, request.GET.get("page"))
     audit_students_viewed(actor=request.user, action="caseload.viewed", students=page)
     return render(
         request,
