@@ -202,6 +202,10 @@ def test_parent_asks_that_the_seca_attend_and_may_change_their_mind(
     assert "Your request about the SECA was saved" in response.content.decode()
     wish = ParentWish.objects.get(meeting=meeting, guardian=guardian)
     assert (wish.wish, wish.note) == ("attend", "She knows him best")
+    # The notice shows it back, and the form holds it to change.
+    page = client.get(reverse("notice", args=[meeting.pk]))
+    assert f"You asked: <strong>{wish.get_wish_display()}</strong>" in page.content.decode()
+    assert page.context["wish_form"].initial == {"wish": "attend", "note": "She knows him best"}
 
     client.post(url, {"wish-wish": "not_attend", "wish-note": ""})
     wish.refresh_from_db()
@@ -393,9 +397,9 @@ def test_the_notice_names_the_case_manager_in_a_fixed_number_of_queries(
     case_manager = meeting.student.case_manager
     client.force_login(parent)
     # 1 session, 2 user, 3 standing, 4 the meeting with its student, schools and case
-    # manager (access.MEETING_NOTICE), 5 the parent's guardian record, 6 their answer,
-    # 7 their wish, 8 the SECAs' requests (the wish's outcome), 9 the access log's INSERT,
-    # 10 the child's SECAs, 11 the invitations, 12 the unread notifications count.
-    with django_assert_num_queries(12):
+    # manager (access.MEETING_NOTICE), 5 read together: the invitations, the child's SECAs,
+    # the parent's guardian record, their answer, their wish and the SECAs' requests (the
+    # wish's outcome), 6 the access log's INSERT, 7 the unread notifications count.
+    with django_assert_num_queries(7):
         page = client.get(reverse("notice", args=[meeting.pk])).content.decode()
     assert f"Case manager: {case_manager.full_name}" in page

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import strip_tags
 
+from iepcoord.db import read_together
 from staff import outbox
 from staff.models import Assignment, Guardian, OutgoingEmail, User
 from staff.outbox import absolute_url
@@ -50,21 +51,32 @@ def guardian_email(guardian: Guardian) -> str:
     return guardian.user.email if guardian.user_id else guardian.email
 
 
-def notice_context(*, meeting: Meeting, guardian: Guardian | None = None) -> dict:
+def notice_lists(meeting: Meeting) -> dict:
+    """The notice's lists, for `read_together` (iepcoord.db) with what else the page reads:
+    who is invited, and the child's SECAs this year (the notice names them: they may
+    attend)."""
+    supporting = Assignment.objects.current().filter(
+        student=meeting.student_id, kind=Assignment.Kind.SECA
+    )
+    return {
+        "invitations": meeting.invitations.order_by("id"),
+        "secas": User.objects.filter(pk__in=supporting.values("staff_id")).order_by("full_name"),
+    }
+
+
+def notice_context(*, meeting: Meeting, lists: dict, guardian: Guardian | None = None) -> dict:
     """What the notice says (34 CFR 300.322(b)): purpose, time, place, who will attend, the
     right to bring others who know the child (the SECA included), the interpreter, how to
-    ask for another time. `meeting` comes with its student and school. Two queries: the
-    invitations and the child's SECAs."""
+    ask for another time. `meeting` comes with its student and school; `lists` are
+    notice_lists(meeting), read."""
     student = meeting.student
-    supporting = Assignment.objects.current().filter(student=student, kind=Assignment.Kind.SECA)
-    secas = list(User.objects.filter(pk__in=supporting.values("staff_id")).order_by("full_name"))
     return {
         "meeting": meeting,
         "student": student,
         "school": meeting.school,
         "guardian": guardian,
-        "invitations": list(meeting.invitations.order_by("id")),
-        "secas": secas,
+        "invitations": lists["invitations"],
+        "secas": lists["secas"],
         "transition": transition_planning_applies(
             student=student, kind=meeting.kind, starts_at=meeting.starts_at
         ),
@@ -97,9 +109,10 @@ def notice_email(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     if notice is None or not guardian_email(notice.guardian):
         return None
     guardian = notice.guardian
+    lists = read_together(**notice_lists(notice.meeting))
     with translation.override(guardian_language(guardian)):
         context = {
-            **notice_context(meeting=notice.meeting, guardian=guardian),
+            **notice_context(meeting=notice.meeting, lists=lists, guardian=guardian),
             "notice_kind": notice.kind,
             "for_email": True,
             "notice_url": absolute_url(reverse("notice", args=[notice.meeting_id])),

@@ -226,21 +226,47 @@ def notice_response_record(
     return response
 
 
-def request_outcomes(*, user: User, meetings) -> None:
-    """On each meeting, `seca_outcomes`: the SECAs' latest requests to attend it, as the
-    parent may follow them (their name and the status: approved, denied, pending...; none
-    when no one asked). One query for all the meetings."""
-    by_meeting: dict[int, dict[int, object]] = {}
-    for req in (
+def outcome_requests(*, user: User, meeting_ids):
+    """The SECAs' requests to attend these meetings as a parent may follow them (their name
+    and the status: approved, denied, pending...), oldest first."""
+    return (
         access.request_outcomes(user)
-        .filter(meeting__in=[m.pk for m in meetings])
+        .filter(meeting__in=meeting_ids)
         .exclude(status=AttendanceRequest.Status.CANCELLED)
         .select_related("seca")
         .order_by("created_at", "pk")
-    ):
+    )
+
+
+def attach_outcomes(meetings, requests) -> None:
+    """On each meeting, `seca_outcomes`: each SECA's latest of `requests` (outcome_requests
+    of the meetings); none when no one asked."""
+    by_meeting: dict[int, dict[int, object]] = {}
+    for req in requests:
         by_meeting.setdefault(req.meeting_id, {})[req.seca_id] = req
     for meeting in meetings:
         meeting.seca_outcomes = list(by_meeting.get(meeting.pk, {}).values())
+
+
+def request_outcomes(*, user: User, meetings) -> None:
+    """`seca_outcomes` on each meeting (attach_outcomes). One query for all the meetings."""
+    attach_outcomes(meetings, outcome_requests(user=user, meeting_ids=[m.pk for m in meetings]))
+
+
+def notice_reads(*, user: User, meeting: Meeting) -> dict:
+    """What the notice page shows a guardian of their own, for `read_together` with the
+    notice's lists: their guardian record, their answer and their wish (one each at most:
+    constraints), and the SECAs' requests whose outcome they follow. Nothing for anyone
+    else (staff reading the notice)."""
+    if meeting.student_id not in standing_of(user).guardian_of:
+        return {}
+    theirs = {"guardian__user": user, "guardian__student_id": meeting.student_id}
+    return {
+        "guardian": Guardian.objects.filter(user=user, student_id=meeting.student_id),
+        "answer": NoticeResponse.objects.filter(meeting=meeting, **theirs),
+        "wish": ParentWish.objects.filter(meeting=meeting, **theirs),
+        "outcomes": outcome_requests(user=user, meeting_ids=[meeting.pk]),
+    }
 
 
 # --- reads: the support team page -----------------------------------------------------------

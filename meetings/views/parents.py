@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from iepcoord.db import prepared
+from iepcoord.db import prepared, read_together
 from staff.access import Right, student_for
 from staff.audit import audit_record
 from staff.models import Student
@@ -22,20 +22,26 @@ from staff.services import DomainError
 from .. import access
 from ..access import Action
 from ..forms.parents import NoticeResponseForm, ParentWishForm
-from ..models import NoticeResponse, ParentWish
 from ..services import parents
-from ..services.notices import notice_context
+from ..services.notices import notice_context, notice_lists
+
+
+def _one(lists: dict, name: str):
+    """The row of a list read together that holds one at most, or None."""
+    rows = lists.get(name)
+    return rows[0] if rows else None
 
 
 @prepared()
 def _render_notice(request, meeting, *, answer_form=None, wish_form=None, status=200):
-    guardian = parents.guardian_for(user=request.user, student_id=meeting.student_id)
-    answer = wish = None
+    # The notice's lists and the guardian's own answer, wish and record in one query.
+    lists = read_together(
+        **notice_lists(meeting), **parents.notice_reads(user=request.user, meeting=meeting)
+    )
+    guardian, answer, wish = (_one(lists, name) for name in ("guardian", "answer", "wish"))
     if guardian is not None:
-        answer = NoticeResponse.objects.filter(meeting=meeting, guardian=guardian).first()
-        wish = ParentWish.objects.filter(meeting=meeting, guardian=guardian).first()
         # What came of the SECAs' requests: the parent follows the outcome of their wish.
-        parents.request_outcomes(user=request.user, meetings=[meeting])
+        parents.attach_outcomes([meeting], lists["outcomes"])
     # A record view (34 CFR 300.614), by the family or by the school's staff.
     audit_record(
         actor=request.user,
@@ -51,7 +57,7 @@ def _render_notice(request, meeting, *, answer_form=None, wish_form=None, status
     if wish_form is None:
         wish_form = ParentWishForm(initial={"wish": wish.wish, "note": wish.note} if wish else None)
     context = {
-        **notice_context(meeting=meeting, guardian=guardian),
+        **notice_context(meeting=meeting, lists=lists, guardian=guardian),
         "for_email": False,
         "notice_url": request.build_absolute_uri(reverse("notice", args=[meeting.pk])),
         "is_guardian": guardian is not None,
