@@ -4,7 +4,10 @@ Django's Paginator counts the list in a query of its own before reading the page
 district scale that second query costs more in round trip and SQL compilation than it
 takes to run. `page_of` reads the page with the list's length on each row, a window count
 over every row the filters keep (computed before LIMIT and OFFSET), and gives the Page that
-`Paginator.get_page` would.
+`Paginator.get_page` would. For lists of a few hundred rows at most (a caseload, a
+school's requests of a period): the window reads every row the filters keep before the
+page, where an index could give a long list's first page alone (a busy student's access
+log, which Paginator counts from the index).
 """
 
 from django.core.paginator import Page, Paginator

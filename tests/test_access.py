@@ -356,10 +356,10 @@ def test_the_access_log_costs_the_same_queries_however_long(
             object_id=str(meeting.pk), student=student,
         )  # fmt: skip
     client.force_login(principal)
-    # 1 session, 2 user, 3 standing, 4 the student, 5 the page of events with their actors
-    # and how many there are, 6 the actors' roles, 7 which actors are the student's
-    # guardians, 8 the INSERT logging this view, 9 the unread notifications.
-    with django_assert_num_queries(9):
+    # 1 session, 2 user, 3 standing, 4 the student, 5 the count, 6 the page of events with
+    # their actors, 7 the actors' roles, 8 which actors are the student's guardians,
+    # 9 the INSERT logging this view, 10 the unread notifications.
+    with django_assert_num_queries(10):
         response = client.get(reverse("access_log", args=[student.pk]), {"page": 2})
     assert response.status_code == 200
     assert "Page 2 of 3" in response.content.decode()
