@@ -1,4 +1,4 @@
-"""A page of a long list and the list's length in one query.
+"""A page of a list and the list's length in one query.
 
 Django's Paginator counts the list in a query of its own before reading the page: at
 district scale that second query costs more in round trip and SQL compilation than it

@@ -1,5 +1,5 @@
 """iepcoord.paging.page_of: the page Django's Paginator.get_page gives, and the list's
-length, read in one query (the caseload, a school's report and the access log use it)."""
+length, read in one query (the caseload and a school's report use it)."""
 
 import pytest
 from django.core.paginator import Paginator
