@@ -1,17 +1,20 @@
 """iepcoord.db.read_together: several short lists of a record in one query, the same
-instances as the querysets give one by one (the meeting page reads its lists so)."""
+instances as the querysets give one by one (the meeting page reads its lists so); first_row:
+a list's one related row read in the list's query."""
 
 import datetime
 import re
 
 import pytest
 from django.db import connection
+from django.db.models import OuterRef
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from iepcoord.db import read_together
+from iepcoord.db import first_row, read_together, row_instance
 from meetings.models import ContactAttempt, MeetingNotice, NoticeResponse
+from staff.models import Guardian, GuardianInvite
 
 from . import factories as f
 
@@ -182,14 +185,58 @@ def test_lists_read_together_run_from_a_prepared_plan_with_each_records_values(p
 def test_the_meeting_page_reads_its_meeting_and_lists_by_prepared_statements(
     postgres, client, case_manager, meeting
 ):
-    """The meeting read by its id (fetch_or_refuse) and its lists read together are
-    prepared; the reads every page makes first (the session, the user, the standing)
-    and a job's statements are not."""
+    """The meeting read by its id (fetch_or_refuse), its lists read together and the
+    person's standing (read by every page) are prepared; the session, the user and a job's
+    statements are not."""
     client.force_login(case_manager)
     assert client.get(reverse("meeting_detail", args=[meeting.pk])).status_code == 200
     kept = [statement for statement, _ in _prepared_statements()]
     assert any("UNION ALL" in s and "meetings_invitation" in s for s in kept)
     assert any(re.search(r'"meetings_meeting"\."id" = \$\d', s) for s in kept)
-    assert not any("django_session" in s or "staff_role" in s for s in kept)
+    assert any('"staff_role"."user_id" = $' in s and "staff_designation" in s for s in kept)
+    assert not any("django_session" in s or 'FROM "staff_user"' in s for s in kept)
     list(meeting.invitations.all())
     assert len(_prepared_statements()) == len(kept)
+
+
+def test_a_rows_newest_related_row_is_read_in_the_rows_query(
+    parent, case_manager, django_assert_num_queries
+):
+    guardian = parent.guardianships.get()
+    alone = f.GuardianFactory(student=guardian.student, full_name="Nobody Invited Yet")
+    now = timezone.now()
+    for days in (3, 1):  # the older first
+        GuardianInvite.objects.create(
+            guardian=guardian,
+            invited_by=case_manager,
+            email=parent.email,
+            expires_at=now + datetime.timedelta(days=days),
+        )
+    newest = GuardianInvite.objects.filter(guardian=guardian).latest("created_at")
+    asked = ("id", "created_at", "expires_at", "sent_at")
+
+    with django_assert_num_queries(1):
+        rows = {
+            g.pk: row_instance(GuardianInvite, g.newest, asked)
+            for g in Guardian.objects.filter(student=guardian.student).annotate(
+                newest=first_row(
+                    GuardianInvite.objects.filter(guardian=OuterRef("pk")).order_by(
+                        "-created_at", "-pk"
+                    ),
+                    *asked,
+                )
+            )
+        }
+
+    assert rows[alone.pk] is None
+    got = rows[guardian.pk]
+    assert (got.pk, got.created_at, got.expires_at, got.sent_at) == (
+        newest.pk,
+        newest.created_at,
+        newest.expires_at,
+        None,
+    )
+    assert got.expires_at.tzinfo is not None
+    # A field not asked for is read when used, not given as None.
+    with django_assert_num_queries(1):
+        assert got.token == newest.token

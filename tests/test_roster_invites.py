@@ -228,6 +228,36 @@ def test_the_principal_sees_who_has_not_accepted_and_sends_again(
     assert [m.to for m in mailoutbox] == [["maria@example.net"]]
 
 
+def test_each_family_shows_where_its_newest_invitation_stands(
+    client, skinner, district_admin, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        guardians_invite_bulk(
+            actor=district_admin, guardian_ids=[guardian("p-1").pk, guardian("p-2").pk]
+        )
+    # María's first invitation expired; the one sent after it is the one that counts.
+    GuardianInvite.objects.filter(guardian=guardian("p-1")).update(
+        expires_at=timezone.now() - datetime.timedelta(days=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        guardians_invite_bulk(actor=district_admin, guardian_ids=[guardian("p-1").pk])
+    # Luis's letter was never used and has expired.
+    GuardianInvite.objects.filter(guardian=guardian("p-2")).update(
+        expires_at=datetime.datetime(2026, 10, 1, 12, tzinfo=datetime.UTC)
+    )
+    f.GuardianFactory(student=guardian("p-1").student, full_name="Nora Newcomer", email="")
+    client.force_login(user("t-pa"))
+
+    page = client.get(reverse("school_invitations", args=[skinner.pk])).content.decode()
+
+    def status(name):
+        return re.search(rf"{name} <span.*?<td class=\"small\">(.*?)</td>", page, re.S).group(1)
+
+    assert status("María Quintanilla").startswith("Emailed on Oct. 14, 2026. Valid until ")
+    assert status("Luis Lopez") == "The invitation expired on Oct. 1, 2026."
+    assert status("Nora Newcomer") == "Not invited yet."
+
+
 def test_the_families_without_an_account_come_a_page_at_a_time(
     client, skinner, district_admin, django_assert_num_queries
 ):
@@ -241,9 +271,9 @@ def test_the_families_without_an_account_come_a_page_at_a_time(
     client.force_login(principal)
     url = reverse("school_invitations", args=[skinner.pk])
     # 1-3 session, user, standing; 4 the school; 5 the counts (guardians, with an account,
-    # letters to print); 6 the page of families, 7 their invitations; 8 the access log's
-    # INSERT; 9 unread notifications.
-    with django_assert_num_queries(9):
+    # letters to print); 6 the page of families with each one's newest invitation; 7 the
+    # access log's INSERT; 8 unread notifications.
+    with django_assert_num_queries(8):
         first = client.get(url).content.decode()
     second = client.get(url, {"page": 2}).content.decode()
 
@@ -386,15 +416,16 @@ def test_a_schools_page_costs_the_same_queries_for_2_families_or_20(
     client.force_login(principal)
     url = reverse("school_invitations", args=[skinner.pk])
     client.get(url)
-    # The session, the user, their standing, the school, the families, their invitations,
-    # the school's totals, the audit events (one INSERT), the unread notifications.
-    with django_assert_num_queries(9):
+    # The session, the user, their standing, the school, the families with their newest
+    # invitations, the school's totals, the audit events (one INSERT), the unread
+    # notifications.
+    with django_assert_num_queries(8):
         client.get(url)
     for _ in range(18):
         f.GuardianFactory(student=f.StudentFactory(school=skinner))
     guardians_invite_bulk(
         actor=district_admin, guardian_ids=Guardian.objects.values_list("pk", flat=True)
     )
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         page = client.get(url)
     assert "0 of 20 parents and guardians" in page.content.decode()
