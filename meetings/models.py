@@ -148,10 +148,6 @@ class Invitation(TimeStamped):
                 name="invitation_once_per_guardian",
             ),
         ]
-        indexes = [
-            # "Invited staff with another meeting then": a user's invitations.
-            models.Index(fields=["user"], name="invitation_user_idx"),
-        ]
 
     def __str__(self):
         return f"{self.name} ({self.role}) to {self.meeting}"
@@ -409,8 +405,13 @@ class ParentWish(TimeStamped):
 class Notification(models.Model):
     """An in-app notification; the same event is usually emailed too."""
 
+    # Read by notification_user_idx (user, -created_at): an index of its own would only be
+    # one more to write with each notification.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     message = models.CharField(max_length=300)
     url = models.CharField(max_length=200, blank=True)

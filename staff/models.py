@@ -683,8 +683,10 @@ class AuditEvent(models.Model):
     school = models.ForeignKey(
         School, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Read by audit_student_idx (student, -at): every view of a record writes a row here, and
+    # an index of the student alone was one more to write with each.
     student = models.ForeignKey(
-        Student, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Student, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)

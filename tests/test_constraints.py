@@ -131,3 +131,30 @@ def test_postgres_reads_a_forms_choices_without_a_server_side_cursor(postgres):
     with connection.execute_wrapper(record):
         assert len(list(School.objects.iterator())) == 1
     assert cursors and not any(isinstance(c, psycopg.ServerCursor) for c in cursors)
+
+
+def test_no_table_keeps_two_indexes_of_the_same_columns(postgres):
+    """Every row written updates each of its table's indexes: a second index of the same
+    columns (an index in Meta over a foreign key that has its own) costs each write and
+    serves no read. An index whose columns lead a longer one is left where it is smaller
+    to read (the students of a school)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.indrelid::regclass::text, ai.relname, bi.relname
+            FROM pg_index a
+            JOIN pg_index b ON b.indrelid = a.indrelid AND b.indexrelid > a.indexrelid
+            JOIN pg_class ai ON ai.oid = a.indexrelid
+            JOIN pg_class bi ON bi.oid = b.indexrelid
+            WHERE a.indkey::text = b.indkey::text
+              AND a.indclass::text = b.indclass::text
+              AND a.indoption::text = b.indoption::text
+              AND pg_get_expr(a.indpred, a.indrelid) IS NOT DISTINCT FROM
+                  pg_get_expr(b.indpred, b.indrelid)
+              AND pg_get_expr(a.indexprs, a.indrelid) IS NOT DISTINCT FROM
+                  pg_get_expr(b.indexprs, b.indrelid)
+              AND (a.indrelid::regclass::text LIKE 'staff\\_%'
+                   OR a.indrelid::regclass::text LIKE 'meetings\\_%')
+            """
+        )
+        assert cursor.fetchall() == []
