@@ -523,6 +523,11 @@ def main():
             session_key__in=[c.split("=", 1)[1] for c in cookies.values()]
         ).delete()
         forgotten, _ = AuditEvent.objects.filter(at__gte=started).delete()
+        # Deleted rows stay in the audit trail's indexes until vacuumed: the next run's
+        # access logs counted through them (the case manager's 0.49 of the minimal page,
+        # 0.70 after a VACUUM).
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE staff_auditevent")
         log(f"Deleted the run's sessions and its {forgotten} audit events")
 
     load = " ".join(f"{x:.2f}" for x in load_before + os.getloadavg())
