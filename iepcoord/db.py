@@ -102,21 +102,24 @@ def _value(field, raw):
     return value
 
 
-def _instance(model, db, data, prefix=""):
+def _instance(model, db, data, prefix="", only=None):
+    """The instance of a JSON row: every concrete field, or the attnames in `only` (the
+    others deferred, in the model's order as Model.from_db reads them)."""
     if data.get(f"{prefix}{model._meta.pk.attname}") is None:
         return None  # an empty nullable relation
-    fields = _fields(model, prefix)
+    fields = [(key, f) for key, f in _fields(model, prefix) if only is None or f.attname in only]
     values = [_value(field, data.get(key)) for key, field in fields]
     return model.from_db(db, [field.attname for _, field in fields], values)
 
 
 def first_row(queryset: QuerySet, *fields: str) -> Subquery:
-    """The first row of a correlated queryset, these fields (attnames) as one JSON object:
-    a list's one related row (a guardian's newest invitation) read in the list's query
-    instead of prefetched, which costs a second query and an instance of every related row.
-    `row_instance` reads it back."""
+    """The first row of a correlated queryset, its primary key and these fields (attnames)
+    as one JSON object: a list's one related row (a guardian's newest invitation) read in
+    the list's query instead of prefetched, which costs a second query and an instance of
+    every related row. `row_instance` reads it back."""
+    names = dict.fromkeys([queryset.model._meta.pk.attname, *fields])
     return Subquery(
-        queryset.values(row=Row({name: F(name) for name in fields}))[:1],
+        queryset.values(row=Row({name: F(name) for name in names}))[:1],
         output_field=JSONField(),
     )
 
@@ -126,14 +129,8 @@ def row_instance(model, data: dict | None, fields):
     so reading one of them queries it instead of giving a wrong None."""
     if data is None:
         return None
-    # In the model's order, as Model.from_db reads a row with deferred fields.
-    wanted = {model._meta.get_field(name).attname for name in fields}
-    chosen = [field for field in model._meta.concrete_fields if field.attname in wanted]
-    return model.from_db(
-        router.db_for_read(model),
-        [field.attname for field in chosen],
-        [_value(field, data.get(field.attname)) for field in chosen],
-    )
+    only = {model._meta.pk.attname} | {model._meta.get_field(name).attname for name in fields}
+    return _instance(model, router.db_for_read(model), data, only=only)
 
 
 def _columns(qs: QuerySet, related: list[str]) -> dict:

@@ -271,7 +271,6 @@ FAMILY_ROW = (
     "preferred_language",
 )
 FAMILY_ROW_INVITE = (
-    "id",
     "guardian_id",
     "created_at",
     "code",
