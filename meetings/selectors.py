@@ -10,20 +10,17 @@ import dataclasses
 import datetime
 
 from django.db.models import (
-    BooleanField,
     Count,
     Exists,
-    ExpressionWrapper,
     F,
     OuterRef,
     Prefetch,
     Q,
-    Subquery,
     Window,
 )
 from django.utils import timezone
 
-from iepcoord.db import prepared
+from iepcoord.db import first_row, prepared, row_instance
 from iepcoord.figures import figures
 from staff import access
 from staff.access import Right
@@ -41,6 +38,8 @@ DUE_SOON = datetime.timedelta(days=30)
 HOME_CASELOAD = 10
 # The approver's home lists this many pending requests; the queue has them all.
 APPROVER_PREVIEW = 5
+# What a caseload row shows of the student's next meeting (besides its id).
+NEXT_MEETING = ("starts_at", "kind")
 
 INVITEE_ROLE_KINDS = (
     Role.Kind.TEACHER,
@@ -199,31 +198,18 @@ CASELOAD_ORDER = {
 
 def caseload(*, case_manager: User, now: datetime.datetime, sort="annual", show="all"):
     """The students this case manager manages at the schools where they hold the role,
-    with due-date flags (34 CFR 300.324(b) yearly review, 300.303 re-evaluation every three
-    years) and the next scheduled meeting (`next_meeting_id`, `_starts_at`, `_kind`),
-    annotated by subqueries. A queryset: the caseload page takes one page of it, the home
-    page its first rows."""
+    each with its next scheduled meeting as one JSON row (`next_meeting_row`, read back by
+    `caseload_rows`). A queryset: the caseload page takes one page of it, the home page
+    its first rows."""
     today = timezone.localdate(now)
     soon = today + DUE_SOON
-
-    def flag(condition: Q) -> ExpressionWrapper:
-        return ExpressionWrapper(condition, output_field=BooleanField())
-
     next_meeting = Meeting.objects.filter(
         student=OuterRef("pk"), state=Meeting.State.SCHEDULED, starts_at__gte=now
     ).order_by("starts_at", "pk")
     students = (
         access.caseload(case_manager)
         .select_related("school")
-        .annotate(
-            annual_review_overdue=flag(Q(annual_review_due__lt=today)),
-            annual_review_due_soon=flag(Q(annual_review_due__range=(today, soon))),
-            reevaluation_overdue=flag(Q(reevaluation_due__lt=today)),
-            reevaluation_due_soon=flag(Q(reevaluation_due__range=(today, soon))),
-            next_meeting_id=Subquery(next_meeting.values("pk")[:1]),
-            next_meeting_starts_at=Subquery(next_meeting.values("starts_at")[:1]),
-            next_meeting_kind=Subquery(next_meeting.values("kind")[:1]),
-        )
+        .annotate(next_meeting_row=first_row(next_meeting, *NEXT_MEETING))
     )
     if show == "overdue":
         students = students.filter(Q(annual_review_due__lt=today) | Q(reevaluation_due__lt=today))
@@ -234,14 +220,40 @@ def caseload(*, case_manager: User, now: datetime.datetime, sort="annual", show=
     return students.order_by(*CASELOAD_ORDER[sort])
 
 
+def caseload_rows(students: list[Student], *, now: datetime.datetime) -> list[Student]:
+    """The caseload's rows as its tables show them: each with its due-date flags (34 CFR
+    300.324(b) yearly review, 300.303 re-evaluation every three years) as the `show`
+    filters of `caseload` read them, and `next_meeting` (its `starts_at` and `kind`, or
+    None). Computed from the row here: as annotations, the flags and three subqueries for
+    the next meeting cost more to compile than the query took to run."""
+    today = timezone.localdate(now)
+    soon = today + DUE_SOON
+
+    def flags(due):
+        return due is not None and due < today, due is not None and today <= due <= soon
+
+    for student in students:
+        student.annual_review_overdue, student.annual_review_due_soon = flags(
+            student.annual_review_due
+        )
+        student.reevaluation_overdue, student.reevaluation_due_soon = flags(
+            student.reevaluation_due
+        )
+        student.next_meeting = row_instance(Meeting, student.next_meeting_row, NEXT_MEETING)
+    return students
+
+
 @prepared()
 def caseload_for_home(*, case_manager: User, now: datetime.datetime) -> list[Student]:
     """The first HOME_CASELOAD students of the caseload, soonest annual review first, each
     with `caseload_size` (the whole caseload, counted in the same query). One query."""
-    return list(
-        caseload(case_manager=case_manager, now=now).annotate(caseload_size=Window(Count("pk")))[
-            :HOME_CASELOAD
-        ]
+    return caseload_rows(
+        list(
+            caseload(case_manager=case_manager, now=now).annotate(
+                caseload_size=Window(Count("pk"))
+            )[:HOME_CASELOAD]
+        ),
+        now=now,
     )
 
 

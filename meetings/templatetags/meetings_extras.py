@@ -473,12 +473,12 @@ def caseload_row(student):
         last_iep = formatted(student.last_iep_date, "date")
     else:
         last_iep = format_html('<span class="text-body-secondary">{}</span>', _("none recorded"))
-    if student.next_meeting_id:
-        starts = in_zone(student.next_meeting_starts_at, student.school.timezone)
+    if student.next_meeting:
+        starts = in_zone(student.next_meeting.starts_at, student.school.timezone)
         next_meeting = format_html(
             '<a href="{}">{}</a>, {}',
-            _url("meeting_detail", student.next_meeting_id),
-            meeting_kind(student.next_meeting_kind),
+            _url("meeting_detail", student.next_meeting.pk),
+            meeting_kind(student.next_meeting.kind),
             formatted(starts, "day_time"),
         )
     else:

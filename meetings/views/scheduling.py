@@ -63,10 +63,10 @@ def caseload(request):
     form.is_valid()
     sort = form.cleaned_data.get("sort") or "annual"
     show = form.cleaned_data.get("show") or "all"
-    students = selectors.caseload(
-        case_manager=request.user, now=timezone.now(), sort=sort, show=show
-    )
+    now = timezone.now()
+    students = selectors.caseload(case_manager=request.user, now=now, sort=sort, show=show)
     page = page_of(students, CASELOAD_PAGE, request.GET.get("page"))
+    selectors.caseload_rows(page.object_list, now=now)
     audit_students_viewed(actor=request.user, action="caseload.viewed", students=page)
     return render(
         request,
