@@ -446,7 +446,7 @@ def test_case_manager_home_query_count_does_not_grow(
         f.MeetingFactory(student=student)
         f.MeetingFactory(student=student, starts_at=timezone.now() + datetime.timedelta(days=30))
     client.force_login(case_manager)
-    # 1-3 as above; 4 the first students of my caseload with due-date flags, next meeting
+    # 1-3 as above; 4 the first students of my caseload with their next meeting
     # and the caseload's size; 5 my upcoming meetings; the worklist: 6 meetings to close,
     # 7 notices to send on paper, 8 reviews due with no meeting; 9 my school (its
     # families' invitations); 10 unread notifications.

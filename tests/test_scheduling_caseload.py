@@ -3,12 +3,14 @@
 
 import datetime
 import re
+import zoneinfo
 
 import pytest
 from django.test.utils import override_script_prefix
 from django.urls import reverse
 from django.utils import timezone
 
+from iepcoord.dates import formatted
 from meetings.models import Meeting
 from meetings.views.scheduling import CASELOAD_PAGE
 from staff.models import AuditEvent, Role, Student
@@ -91,6 +93,9 @@ def test_case_manager_sees_due_dates_flags_and_the_next_meeting(
     assert "due within" not in row(page, caseload["fine"])
     soon_row = row(page, caseload["soon"])
     assert reverse("meeting_detail", args=[soonest.pk]) in soon_row
+    assert soonest.get_kind_display() in soon_row
+    local = timezone.localtime(soonest.starts_at, zoneinfo.ZoneInfo(school.timezone))
+    assert formatted(local, "day_time") in soon_row
     assert "none scheduled" in row(page, caseload["fine"])
     assert reverse("meeting_schedule", args=[caseload["fine"].pk]) in row(page, caseload["fine"])
 
@@ -156,8 +161,8 @@ def test_caseload_costs_the_same_queries_for_3_or_30_students(
     _fill(case_manager, school, n)
     client.force_login(case_manager)
     # 1 session, 2 user, 3 their standing ("holds a case manager role", staff/access.py),
-    # 4 a page of students with their flags, next meeting (subqueries) and how many there
-    # are (the pages), 5 one INSERT of an access-log event per student shown
+    # 4 a page of students with their next meeting (one JSON row each: its time and kind
+    # read with it, not one by one) and how many there are (the pages), 5 one INSERT of an access-log event per student shown
     # (34 CFR 300.614), 6 the unread notifications.
     with django_assert_num_queries(6):
         response = client.get(CASELOAD, {"sort": "reeval", "show": "all"})
