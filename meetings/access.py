@@ -260,11 +260,14 @@ def requests(user, meeting: Meeting | None = None):
     )
 
 
+def decides(user) -> Q:
+    """The filter of requests this person decides: of the students whose school they decide
+    for (principal, designee)."""
+    return standing_of(user).filter_for(Right.DECIDE, prefix="meeting__student__")
+
+
 def decidable_requests(user):
-    """Requests of the students whose school this person decides for (principal, designee)."""
-    return AttendanceRequest.objects.filter(
-        standing_of(user).filter_for(Right.DECIDE, prefix="meeting__student__")
-    )
+    return AttendanceRequest.objects.filter(decides(user))
 
 
 def feedback(user, meeting: Meeting | None = None):

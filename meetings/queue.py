@@ -2,14 +2,16 @@
 fixed number of queries however many requests are waiting."""
 
 import datetime
+import functools
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
-from iepcoord.db import prepared
-from staff.access import stay_requests_decided_by
+from iepcoord.db import compiled, prepared
+from staff.access import standing_of, stays_decided, stays_decider
 from staff.models import (
     SCHOOL_STAFF_KINDS,
     Role,
@@ -81,26 +83,85 @@ def _week_of(moment: datetime.datetime) -> datetime.date:
 WISHES = Prefetch("meeting__parent_wishes", queryset=ParentWish.objects.select_related("guardian"))
 
 
+def _shown(requests):
+    # What the decision shows (no more: each join costs PostgreSQL's planner about a
+    # millisecond).
+    return requests.select_related(
+        "meeting__student", "meeting__school", "seca", "decided_by", "covered_by"
+    ).prefetch_related(WISHES)
+
+
 def requests_decidable_by(approver: User):
-    """Requests this person decides (meetings/access.py), with what the decision shows (no
-    more: each join costs PostgreSQL's planner about a millisecond)."""
+    """Requests this person decides (meetings/access.py), with what the decision shows."""
+    return _shown(access.decidable_requests(approver))
+
+
+@compiled
+def _pending_decidable(*, decide, now):
     return (
-        access.decidable_requests(approver)
-        .select_related("meeting__student", "meeting__school", "seca", "decided_by", "covered_by")
-        .prefetch_related(WISHES)
-    )
-
-
-def approval_queue(*, approver: User) -> list[QueueItem]:
-    """Pending requests of upcoming meetings, soonest meeting first."""
-    return decision_context(
-        requests_decidable_by(approver)
+        _shown(AttendanceRequest.objects.filter(decide))
         .filter(
             status=AttendanceRequest.Status.PENDING,
             meeting__state=Meeting.State.SCHEDULED,
-            meeting__starts_at__gt=timezone.now(),
+            meeting__starts_at__gt=now,
         )
         .order_by("meeting__starts_at", "id")
+    )
+
+
+@prepared()
+def approval_queue(*, approver: User) -> list[QueueItem]:
+    """Pending requests of upcoming meetings, soonest meeting first."""
+    return decision_context(_pending_decidable(decide=access.decides(approver), now=timezone.now()))
+
+
+@compiled
+def _coverage_roles(*, school_ids):
+    return (
+        Role.objects.filter(
+            school_id__in=school_ids,
+            user__in=coverage_staff_of(school_ids),
+            kind__in=SCHOOL_STAFF_KINDS,
+        )
+        .select_related("user")
+        .order_by("user__full_name", "user_id")
+    )
+
+
+@compiled
+def _blocks(*, seca_ids, overlapping):
+    return ScheduleBlock.objects.filter(overlapping, seca_id__in=seca_ids).select_related("student")
+
+
+@compiled
+def _invited_then(*, user_ids, starts_at, ends_at):
+    return Invitation.objects.filter(
+        user_id__in=user_ids,
+        meeting__state=Meeting.State.SCHEDULED,
+        meeting__starts_at__lt=ends_at,
+        meeting__ends_at__gt=starts_at,
+    ).values("user_id", "meeting_id", "meeting__starts_at", "meeting__ends_at")
+
+
+@compiled
+def _covering(*, user_ids, starts_at, ends_at):
+    return (
+        covering_then(starts_at=starts_at, ends_at=ends_at)
+        .filter(covered_by__in=user_ids)
+        .values("pk", "covered_by_id", "meeting__starts_at", "meeting__ends_at")
+    )
+
+
+@compiled
+def _secas_requests(*, seca_ids, starts_at, ends_at):
+    return (
+        AttendanceRequest.objects.filter(
+            seca_id__in=seca_ids, meeting__starts_at__gte=starts_at, meeting__starts_at__lt=ends_at
+        )
+        .exclude(
+            status__in=[AttendanceRequest.Status.WITHDRAWN, AttendanceRequest.Status.CANCELLED]
+        )
+        .values("seca_id", "meeting__starts_at", "meeting__school__timezone")
     )
 
 
@@ -124,59 +185,42 @@ def decision_context(requests) -> list[QueueItem]:
     school_staff = defaultdict(list)
     for school_id in sorted(school_ids):
         school_staff[school_id] = []
-    for role in (
-        Role.objects.filter(
-            school_id__in=school_ids,
-            user__in=coverage_staff_of(school_ids),
-            kind__in=SCHOOL_STAFF_KINDS,
-        )
-        .select_related("user")
-        .order_by("user__full_name", "user_id")
-    ):
+    for role in _coverage_roles(school_ids=school_ids):
         people = school_staff[role.school_id]
         if not people or people[-1].pk != role.user_id:
             people.append(role.user)
     all_seca_ids = seca_ids | {u.pk for users in school_staff.values() for u in users}
 
-    # Only a block on a meeting's weekday, in its school year, can overlap it (block_overlaps).
+    # Only the blocks that overlap a meeting (block_overlaps, in SQL).
     blocks_by_seca = defaultdict(list)
-    for block in ScheduleBlock.objects.filter(
-        seca_id__in=all_seca_ids,
-        weekday__in={start.weekday() for start, _ in spans.values()},
-        school_year__in={current_school_year(start.date()) for start, _ in spans.values()},
-    ).select_related("student"):
+    overlapping = functools.reduce(
+        operator.or_,
+        (
+            Q(
+                weekday=start.weekday(),
+                school_year=current_school_year(start.date()),
+                starts__lt=end.time(),
+                ends__gt=start.time(),
+            )
+            for start, end in spans.values()
+        ),
+    )
+    for block in _blocks(seca_ids=all_seca_ids, overlapping=overlapping):
         blocks_by_seca[block.seca_id].append(block)
 
     busy = defaultdict(list)
-    for inv in Invitation.objects.filter(
-        user_id__in=all_seca_ids,
-        meeting__state=Meeting.State.SCHEDULED,
-        meeting__starts_at__lt=window_end,
-        meeting__ends_at__gt=window_start,
-    ).values("user_id", "meeting_id", "meeting__starts_at", "meeting__ends_at"):
+    for inv in _invited_then(user_ids=all_seca_ids, starts_at=window_start, ends_at=window_end):
         busy[inv["user_id"]].append(inv)
     covering = defaultdict(list)
-    for row in (
-        covering_then(starts_at=window_start, ends_at=window_end)
-        .filter(covered_by__in=all_seca_ids)
-        .values("pk", "covered_by_id", "meeting__starts_at", "meeting__ends_at")
-    ):
+    for row in _covering(user_ids=all_seca_ids, starts_at=window_start, ends_at=window_end):
         covering[row["covered_by_id"]].append(row)
 
     weeks = defaultdict(int)
     first_week = _week_of(timezone.localtime(window_start)) - datetime.timedelta(days=1)
-    for row in (
-        AttendanceRequest.objects.filter(
-            seca_id__in=seca_ids,
-            meeting__starts_at__gte=datetime.datetime.combine(
-                first_week, datetime.time(), tzinfo=datetime.UTC
-            ),
-            meeting__starts_at__lt=window_end + datetime.timedelta(days=8),
-        )
-        .exclude(
-            status__in=[AttendanceRequest.Status.WITHDRAWN, AttendanceRequest.Status.CANCELLED]
-        )
-        .values("seca_id", "meeting__starts_at", "meeting__school__timezone")
+    for row in _secas_requests(
+        seca_ids=seca_ids,
+        starts_at=datetime.datetime.combine(first_week, datetime.time(), tzinfo=datetime.UTC),
+        ends_at=window_end + datetime.timedelta(days=8),
     ):
         local = timezone.localtime(
             row["meeting__starts_at"], School(timezone=row["meeting__school__timezone"]).tzinfo
@@ -220,19 +264,11 @@ def decision_context(requests) -> list[QueueItem]:
     return items
 
 
-@prepared()
-def stay_requests_to_decide(
-    *, approver: User, statuses=(StayRequest.Status.PENDING,), limit=None
-) -> dict[str, list[StayRequest]]:
-    """Requests to stay with a student or a classroom of the schools this person decides
-    for, for this school year or a later one, by status: pending ones oldest first, decided
-    ones (approved: to honor when making assignments) by year and student. One query."""
+@compiled
+def _stays(*, decide, schools, statuses, school_year):
     stays = (
-        stay_requests_decided_by(approver)
-        .filter(
-            status__in=statuses,
-            school_year__gte=current_school_year(),
-        )
+        StayRequest.objects.filter(stays_decided(decide, schools))
+        .filter(status__in=statuses, school_year__gte=school_year)
         .select_related("student", "school", "seca")
         .order_by("created_at", "pk")
     )
@@ -240,8 +276,29 @@ def stay_requests_to_decide(
     # table, 1.4 ms to plan the approver's home's list instead of 0.7.
     if set(statuses) != {StayRequest.Status.PENDING}:
         stays = stays.select_related("decided_by")
+    return stays
+
+
+@prepared()
+def stay_requests_to_decide(
+    *, approver: User, statuses=(StayRequest.Status.PENDING,), limit=None
+) -> dict[str, list[StayRequest]]:
+    """Requests to stay with a student or a classroom of the schools this person decides
+    for, for this school year or a later one, by status: pending ones oldest first, decided
+    ones (approved: to honor when making assignments) by year and student. One query."""
+    standing = standing_of(approver)
+    stays = (
+        _stays(
+            **stays_decider(standing),
+            statuses=[str(status) for status in statuses],
+            school_year=current_school_year(),
+            limit=limit,
+        )
+        if standing.user_id is not None
+        else []
+    )
     by_status = {status: [] for status in statuses}
-    for stay in stays[:limit] if limit else stays:
+    for stay in stays:
         by_status[stay.status].append(stay)
     for status, listed in by_status.items():
         if status != StayRequest.Status.PENDING:

@@ -20,7 +20,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from iepcoord.db import first_row, prepared, row_instance
+from iepcoord.db import compiled, first_row, prepared, row_instance
 from iepcoord.figures import figures
 from staff import access
 from staff.access import Right
@@ -89,9 +89,10 @@ class ApproverSummary:
     next_pending: list[AttendanceRequest]
 
 
-def _upcoming_meetings(*, now: datetime.datetime):
-    """Scheduled meetings from now to the horizon, soonest first."""
-    return Meeting.objects.upcoming(now).filter(starts_at__lt=now + UPCOMING_HORIZON)
+def _upcoming_meetings(*, now: datetime.datetime, until: datetime.datetime | None = None):
+    """Scheduled meetings from now to the horizon (`until`, by default UPCOMING_HORIZON
+    ahead), soonest first."""
+    return Meeting.objects.upcoming(now).filter(starts_at__lt=until or now + UPCOMING_HORIZON)
 
 
 def home_sections_for_user(*, user: User) -> HomeSections:
@@ -151,20 +152,25 @@ def pending_requests_for_approver(
 ) -> ApproverSummary:
     """Pending requests for meetings still to come at the schools this person decides
     for: how many, and the soonest few. One query: the count is a window over them all."""
-    preview = list(
-        meeting_access.decidable_requests(approver)
-        .filter(
+    preview = _pending_preview(decide=meeting_access.decides(approver), now=now, limit=limit)
+    return ApproverSummary(
+        pending_count=preview[0].pending_count if preview else 0,
+        next_pending=preview,
+    )
+
+
+@compiled
+def _pending_preview(*, decide, now):
+    return (
+        AttendanceRequest.objects.filter(
+            decide,
             status=AttendanceRequest.Status.PENDING,
             meeting__state=Meeting.State.SCHEDULED,
             meeting__starts_at__gt=now,
         )
         .select_related("meeting__student", "meeting__school", "seca")
         .annotate(pending_count=Window(Count("pk")))
-        .order_by("meeting__starts_at", "pk")[:limit]
-    )
-    return ApproverSummary(
-        pending_count=preview[0].pending_count if preview else 0,
-        next_pending=preview,
+        .order_by("meeting__starts_at", "pk")
     )
 
 
@@ -201,13 +207,18 @@ def caseload(*, case_manager: User, now: datetime.datetime, sort="annual", show=
     each with its next scheduled meeting as one JSON row (`next_meeting_row`, read back by
     `caseload_rows`). A queryset: the caseload page takes one page of it, the home page
     its first rows."""
+    mine = access.standing_of(case_manager).caseload_filter()
+    return _caseload(mine, now=now, sort=sort, show=show)
+
+
+def _caseload(mine: Q, *, now: datetime.datetime, sort: str, show: str):
     today = timezone.localdate(now)
     soon = today + DUE_SOON
     next_meeting = Meeting.objects.filter(
         student=OuterRef("pk"), state=Meeting.State.SCHEDULED, starts_at__gte=now
     ).order_by("starts_at", "pk")
     students = (
-        access.caseload(case_manager)
+        Student.objects.filter(mine)
         .select_related("school")
         .annotate(next_meeting_row=first_row(next_meeting, *NEXT_MEETING))
     )
@@ -247,13 +258,14 @@ def caseload_rows(students: list[Student], *, now: datetime.datetime) -> list[St
 def caseload_for_home(*, case_manager: User, now: datetime.datetime) -> list[Student]:
     """The first HOME_CASELOAD students of the caseload, soonest annual review first, each
     with `caseload_size` (the whole caseload, counted in the same query). One query."""
-    return caseload_rows(
-        list(
-            caseload(case_manager=case_manager, now=now).annotate(
-                caseload_size=Window(Count("pk"))
-            )[:HOME_CASELOAD]
-        ),
-        now=now,
+    mine = access.standing_of(case_manager).caseload_filter()
+    return caseload_rows(_home_caseload(mine=mine, now=now, limit=HOME_CASELOAD), now=now)
+
+
+@compiled
+def _home_caseload(*, mine, now):
+    return _caseload(mine, now=now, sort="annual", show="all").annotate(
+        caseload_size=Window(Count("pk"))
     )
 
 
@@ -264,19 +276,30 @@ def meetings_for_case_manager(*, case_manager: User, now: datetime.datetime) -> 
     The three ways a meeting is theirs are a UNION of ids, each read through its own index:
     as an OR, PostgreSQL read every upcoming meeting of the district (13,500) to keep 29."""
     standing = access.standing_of(case_manager)
+    return _case_manager_meetings(
+        caseload=standing.caseload_filter(prefix="student__"),
+        view=standing.filter_for(Right.VIEW, prefix="student__"),
+        user_id=case_manager.pk,
+        now=now,
+        until=now + UPCOMING_HORIZON,
+    )
+
+
+@compiled
+def _case_manager_meetings(*, caseload, view, user_id, now, until):
     theirs = (
-        Meeting.objects.filter(standing.caseload_filter(prefix="student__"))
+        Meeting.objects.filter(caseload)
         .order_by()
         .values("pk")
         .union(
-            Meeting.objects.filter(scheduled_by=case_manager).order_by().values("pk"),
-            Invitation.objects.filter(user=case_manager).order_by().values("meeting_id"),
+            Meeting.objects.filter(scheduled_by_id=user_id).order_by().values("pk"),
+            Invitation.objects.filter(user_id=user_id).order_by().values("meeting_id"),
             all=True,
         )
     )
-    return list(
-        _upcoming_meetings(now=now)
-        .filter(standing.filter_for(Right.VIEW, prefix="student__"), pk__in=theirs)
+    return (
+        _upcoming_meetings(now=now, until=until)
+        .filter(view, pk__in=theirs)
         .select_related("student", "school")
         .order_by("starts_at", "pk")
     )
@@ -284,10 +307,20 @@ def meetings_for_case_manager(*, case_manager: User, now: datetime.datetime) -> 
 
 def meetings_for_invitee(*, user: User, now: datetime.datetime) -> list[Meeting]:
     """Upcoming meetings this person is invited to, of students they may see. One query."""
-    invited = Invitation.objects.filter(meeting=OuterRef("pk"), user=user)
-    return list(
-        _upcoming_meetings(now=now)
-        .filter(access.standing_of(user).filter_for(Right.VIEW, prefix="student__"))
+    return _invited_meetings(
+        view=access.standing_of(user).filter_for(Right.VIEW, prefix="student__"),
+        user_id=user.pk,
+        now=now,
+        until=now + UPCOMING_HORIZON,
+    )
+
+
+@compiled
+def _invited_meetings(*, view, user_id, now, until):
+    invited = Invitation.objects.filter(meeting=OuterRef("pk"), user_id=user_id)
+    return (
+        _upcoming_meetings(now=now, until=until)
+        .filter(view)
         .filter(Exists(invited))
         .select_related("student", "school")
     )

@@ -9,7 +9,7 @@ import datetime
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from iepcoord.db import prepared
+from iepcoord.db import compiled, prepared
 from staff import access
 from staff.access import Right
 from staff.models import ScheduleBlock, Student, User, current_school_year
@@ -23,7 +23,7 @@ from .models import (
     SecaFeedback,
     not_honored,
 )
-from .services.reminders import students_with_reviews_due
+from .services.reminders import review_horizon, students_with_reviews_due
 
 # How far back a held meeting still waits for its attendance or its plan.
 HELD_HORIZON = datetime.timedelta(days=365)
@@ -47,46 +47,78 @@ def case_manager_work(*, user: User, now: datetime.datetime) -> CaseManagerWork:
     """The case manager's meetings still to close, notices still to send (on paper: the
     family has no email), and caseload reviews coming due with no meeting. Three queries."""
     standing = access.standing_of(user)
-    caseload = standing.caseload_filter(prefix="student__")
-    finalized = Plan.objects.filter(meeting=OuterRef("pk"), finalized_at__isnull=False)
-    to_close = list(
-        Meeting.objects.filter(caseload, starts_at__lte=now, starts_at__gte=now - HELD_HORIZON)
-        .filter(Q(state=Meeting.State.SCHEDULED) | Q(state=Meeting.State.HELD) & ~Exists(finalized))
-        .select_related("student", "school")
-        .order_by("starts_at", "pk")[:LISTED]
+    to_close = _meetings_to_close(
+        caseload=standing.caseload_filter(prefix="student__"),
+        now=now,
+        since=now - HELD_HORIZON,
+        limit=LISTED,
     )
     for meeting in to_close:
         meeting.needs_attendance = meeting.state == Meeting.State.SCHEDULED
-    notices = list(
+    notices = _notices_unsent(
+        caseload=standing.caseload_filter(prefix="meeting__student__"), now=now, limit=LISTED
+    )
+    reviews = _reviews_due(
+        caseload=standing.caseload_filter(), now=now, horizon=review_horizon(now), limit=LISTED
+    )
+    return CaseManagerWork(to_close, notices, reviews)
+
+
+@compiled
+def _meetings_to_close(*, caseload, now, since):
+    finalized = Plan.objects.filter(meeting=OuterRef("pk"), finalized_at__isnull=False)
+    return (
+        Meeting.objects.filter(caseload, starts_at__lte=now, starts_at__gte=since)
+        .filter(Q(state=Meeting.State.SCHEDULED) | Q(state=Meeting.State.HELD) & ~Exists(finalized))
+        .select_related("student", "school")
+        .order_by("starts_at", "pk")
+    )
+
+
+@compiled
+def _notices_unsent(*, caseload, now):
+    return (
         MeetingNotice.objects.filter(
-            standing.caseload_filter(prefix="meeting__student__"),
+            caseload,
             sent_at__isnull=True,
             meeting__state=Meeting.State.SCHEDULED,
             meeting__starts_at__gt=now,
         )
         .select_related("guardian", "meeting__student", "meeting__school")
-        .order_by("meeting__starts_at", "pk")[:LISTED]
+        .order_by("meeting__starts_at", "pk")
     )
-    reviews = list(
-        students_with_reviews_due(now=now)
-        .filter(standing.caseload_filter())
-        .order_by("annual_review_due", "last_name", "first_name")[:LISTED]
+
+
+@compiled
+def _reviews_due(*, caseload, now, horizon):
+    return (
+        students_with_reviews_due(now=now, horizon=horizon)
+        .filter(caseload)
+        .order_by("annual_review_due", "last_name", "first_name")
     )
-    return CaseManagerWork(to_close, notices, reviews)
 
 
 @prepared()
 def decided_requests(*, user: User, now: datetime.datetime) -> list[AttendanceRequest]:
     """The requests decided in the last 30 days at the schools this person decides for,
     latest first. One query."""
-    return list(
+    return _decided(
+        decide=access.standing_of(user).filter_for(Right.DECIDE, prefix="meeting__student__"),
+        since=now - DECIDED_HORIZON,
+        limit=LISTED,
+    )
+
+
+@compiled
+def _decided(*, decide, since):
+    return (
         AttendanceRequest.objects.filter(
-            access.standing_of(user).filter_for(Right.DECIDE, prefix="meeting__student__"),
-            decided_at__gte=now - DECIDED_HORIZON,
+            decide,
+            decided_at__gte=since,
             status__in=[AttendanceRequest.Status.APPROVED, AttendanceRequest.Status.DENIED],
         )
         .select_related("seca", "decided_by", "meeting__student")
-        .order_by("-decided_at", "-pk")[:LISTED]
+        .order_by("-decided_at", "-pk")
     )
 
 

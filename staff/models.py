@@ -449,13 +449,13 @@ class GuardianInvite(TimeStamped):
 
 
 class AssignmentQuerySet(models.QuerySet):
-    def current(self, today: datetime.date | None = None):
+    def current(self, today: datetime.date | None = None, *, school_year: int | None = None):
         """This school year's assignments that have not ended (the student moved school,
-        the SECA was reassigned)."""
+        the SECA was reassigned): the school year of `today` unless given."""
         today = today or timezone.localdate()
         return self.filter(
             Q(ended_on__isnull=True) | Q(ended_on__gt=today),
-            school_year=current_school_year(today),
+            school_year=current_school_year(today) if school_year is None else school_year,
         )
 
 

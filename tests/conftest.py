@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+import iepcoord.db
 from iepcoord.celery import app as celery_app
 from meetings.models import Meeting
 from meetings.services import scheduling
@@ -56,6 +57,16 @@ def _celery_eager():
     # Tasks run in the test process unless a test starts a real worker on Redis.
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _check_compiled():
+    # Every read through iepcoord.db.compiled is also built and compiled as usual, and must
+    # give the same SQL and parameters: a query whose SQL depends on a value the shape
+    # leaves out fails here, not in production.
+    iepcoord.db.CHECK_COMPILED = True
+    yield
+    iepcoord.db.CHECK_COMPILED = False
 
 
 @pytest.fixture(autouse=True)

@@ -123,8 +123,8 @@ def test_an_assignment_ending_tomorrow_still_counts_today(seca, student):
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     Assignment.objects.filter(staff=seca).update(ended_on=tomorrow)
     assert Right.SUPPORT in standing_of(seca).rights_on(student)
-    # The standing's SQL is compiled once a school year (staff/access.py): each read puts
-    # its own day in it.
+    # The standing's SQL is compiled once (iepcoord.db.compiled): each read puts its own
+    # day in it.
     with time_machine.travel(tomorrow + datetime.timedelta(days=1), tick=False):
         forget_standing(seca)
         assert Right.SUPPORT not in standing_of(seca).rights_on(student)

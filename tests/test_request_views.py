@@ -111,6 +111,53 @@ def test_queue_shows_what_is_needed_to_decide(
     assert reverse("request_decide", args=[req.pk]) in page
 
 
+def test_each_request_shows_the_blocks_crossing_its_own_meeting_only(
+    client, principal, seca, school, student
+):
+    monday = f.MeetingFactory(student=student, starts_at=monday_at(9), ends_at=monday_at(10))
+    wednesday = f.MeetingFactory(
+        student=student,
+        starts_at=monday_at(13) + datetime.timedelta(days=2),
+        ends_at=monday_at(14) + datetime.timedelta(days=2),
+    )
+    requests = [f.AttendanceRequestFactory(meeting=m, seca=seca) for m in (monday, wednesday)]
+
+    def block(weekday, starts, ends, group):
+        f.ScheduleBlockFactory(
+            seca=seca,
+            student=None,
+            school=school,
+            group_name=group,
+            weekday=weekday,
+            starts=datetime.time(*starts),
+            ends=datetime.time(*ends),
+        )
+
+    block(0, (8,), (9,), "Ends as Monday starts")
+    block(0, (9, 59), (10, 30), "Crosses Monday end")
+    block(2, (9,), (10,), "Wednesday at Monday time")
+    block(2, (13, 30), (15,), "Crosses Wednesday")
+    # Another teacher at Wednesday's time is free on Monday only.
+    f.UserFactory(full_name="Fran Free", roles=[(Role.Kind.TEACHER, school)])
+    wed_busy = f.UserFactory(full_name="Wes Wednesday", roles=[(Role.Kind.TEACHER, school)])
+    f.ScheduleBlockFactory(
+        seca=wed_busy, student=student, weekday=2, starts=datetime.time(12), ends=datetime.time(16)
+    )
+
+    client.force_login(principal)
+    page = client.get(reverse("approval_queue")).content.decode()
+    cards = {
+        req: page.split(f'id="req-{req.pk}-title"')[1].split("</article>")[0] for req in requests
+    }
+    on_monday, on_wednesday = (cards[req] for req in requests)
+    assert "Crosses Monday end" in on_monday and "Ends as Monday starts" not in on_monday
+    assert "Wednesday" not in on_monday.split('class="mb-0 conflicts">')[1].split("</ul>")[0]
+    assert "Crosses Wednesday" in on_wednesday
+    assert "Wednesday at Monday time" not in on_wednesday and "Monday" not in on_wednesday
+    assert "Wes Wednesday" in on_monday and "Fran Free" in on_monday
+    assert "Wes Wednesday" not in on_wednesday and "Fran Free" in on_wednesday
+
+
 def test_queue_is_soonest_meeting_first(client, principal, seca, student, case_manager):
     later = f.MeetingFactory(student=student, starts_at=monday_at(9, 4), ends_at=monday_at(10, 4))
     sooner = f.MeetingFactory(student=student, starts_at=monday_at(9, 1), ends_at=monday_at(10, 1))

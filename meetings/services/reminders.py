@@ -292,12 +292,19 @@ def reminders_plan_not_finalized(*, now: datetime.datetime, chunk_size: int) -> 
     return claimed
 
 
-def students_with_reviews_due(*, now: datetime.datetime) -> QuerySet:
+def review_horizon(now: datetime.datetime) -> datetime.date:
+    """The last due date of the reviews coming due (REMINDER_REVIEW_DAYS from today)."""
+    return timezone.localdate(now) + datetime.timedelta(days=settings.REMINDER_REVIEW_DAYS)
+
+
+def students_with_reviews_due(
+    *, now: datetime.datetime, horizon: datetime.date | None = None
+) -> QuerySet:
     """Students with an IEP whose annual review (34 CFR 300.324(b)) or re-evaluation
-    (300.303) is due within REMINDER_REVIEW_DAYS, or overdue, and not yet scheduled: no
+    (300.303) is due by `horizon` (review_horizon), or overdue, and not yet scheduled: no
     scheduled meeting ahead of a kind that covers it. Each says which is missing:
     `annual_missing` (a re-evaluation meeting covers the review too) and `reeval_missing`."""
-    horizon = timezone.localdate(now) + datetime.timedelta(days=settings.REMINDER_REVIEW_DAYS)
+    horizon = horizon or review_horizon(now)
     ahead = Meeting.objects.filter(
         student=OuterRef("pk"), state=Meeting.State.SCHEDULED, starts_at__gte=now
     )
