@@ -22,7 +22,7 @@ import threading
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import DateTimeField, F, Func, JSONField, Q, Subquery, Value
+from django.db.models import DateTimeField, F, Func, JSONField, Model, Q, Subquery, Value
 from django.db.models.expressions import Col, Window
 from django.db.models.functions import RowNumber
 from django.db.models.query import QuerySet
@@ -240,6 +240,8 @@ def _shape(value, slots: _Slots):
     """The part of the cache key that `value` decides, and the value to build with."""
     if value is None or isinstance(value, (bool, str)):
         return ("=", value), value
+    if isinstance(value, type) and issubclass(value, Model):
+        return ("model", value._meta.label), value
     if isinstance(value, (int, datetime.date, datetime.time)):
         if isinstance(value, datetime.datetime) and value.tzinfo is None:
             raise ValueError("compiled: a naive datetime")
@@ -384,9 +386,9 @@ def compiled(build):
     process for each shape of the arguments, instead of on every call: Django takes 1-3 ms
     to build and compile a list's query, often more than PostgreSQL takes to run it.
 
-    Arguments are ints, dates, times, aware datetimes, strings, booleans, None, lists and
-    sets of these, and Q objects of them (an access filter). The shape is everything but
-    the ints, dates and times: the strings, booleans and Nones, the lengths of the lists and the
+    Arguments are ints, dates, times, aware datetimes, strings, booleans, None, model
+    classes, lists and sets of these, and Q objects of them (an access filter). The shape
+    is everything but the ints, dates and times: the strings, booleans and Nones, the lengths of the lists and the
     structure of the Qs. The SQL is compiled with stand-ins in their place, twice with
     different ones, and a call puts its own values in: a value that the SQL holds but no
     argument gave (computed in `build`, or read from the clock) is refused. The zone and

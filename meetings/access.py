@@ -251,12 +251,13 @@ def requests(user, meeting: Meeting | None = None):
     """Requests this person may see: all of their students' for the school's staff and the
     approvers; a SECA their own, while they support the student. Given `meeting`, that
     meeting's only (the lists of a meeting read through meeting_for)."""
+    return _of(AttendanceRequest.objects.filter(_requests_seen(user, meeting)), meeting)
+
+
+def _requests_seen(user, meeting: Meeting | None = None) -> Q:
     held = _held_by(user, meeting, "meeting__student__")
-    return _of(
-        AttendanceRequest.objects.filter(
-            held(Right.VIEW_RECORDS) | held(Right.DECIDE) | (held(Right.SUPPORT) & Q(seca=user))
-        ),
-        meeting,
+    return (
+        held(Right.VIEW_RECORDS) | held(Right.DECIDE) | (held(Right.SUPPORT) & Q(seca_id=user.pk))
     )
 
 
@@ -312,21 +313,22 @@ def plans(user, meeting: Meeting | None = None):
     """Plans this person may download: any version for the school's staff; once finalized,
     for everyone who sees the student (their guardians, their SECAs this year: 34 CFR
     300.322(f), 300.323(d)). Given `meeting`, that meeting's only."""
+    return _of(Plan.objects.filter(_plans_downloadable(user, meeting)), meeting)
+
+
+def _plans_downloadable(user, meeting: Meeting | None = None) -> Q:
     held = _held_by(user, meeting, "meeting__student__")
-    return _of(
-        Plan.objects.filter(
-            held(Right.VIEW_RECORDS) | (held(Right.VIEW) & Q(finalized_at__isnull=False))
-        ),
-        meeting,
-    )
+    return held(Right.VIEW_RECORDS) | (held(Right.VIEW) & Q(finalized_at__isnull=False))
 
 
 def deliveries(user):
     """Copies of finalized plans sent to this person, of students they still see."""
-    return PlanDelivery.objects.filter(
-        standing_of(user).filter_for(Right.VIEW, prefix="plan__meeting__student__"),
-        recipient=user,
-        plan__finalized_at__isnull=False,
+    return PlanDelivery.objects.filter(_deliveries_to(user))
+
+
+def _deliveries_to(user) -> Q:
+    return standing_of(user).filter_for(Right.VIEW, prefix="plan__meeting__student__") & Q(
+        recipient_id=user.pk, plan__finalized_at__isnull=False
     )
 
 
@@ -338,58 +340,49 @@ MEETING_SHOWN = ("student__school", "school")
 MEETING_NOTICE = (*MEETING_SHOWN, "student__case_manager")
 
 
-def _fetch(user, queryset, pk, action):
+def _fetch(user, model, visible: Q, pk, action, related):
     return fetch_or_refuse(
         user,
-        queryset,
+        model,
+        visible,
         pk,
+        related=related,
         allowed=lambda found: may(user, action, found),
-        action=f"{queryset.model._meta.model_name}.{action}",
+        action=f"{model._meta.model_name}.{action}",
         student_of=_student_of,
     )
 
 
-def meeting_for(
-    user, pk, action: Action = Action.VIEW, *, queryset=None, related=MEETING_SHOWN
-) -> Meeting:
-    """The meeting, for someone who may take `action` on it (whatever its state).
-    `queryset` narrows or annotates the meetings looked in; `related` is read with it
-    (each join more cost PostgreSQL's planner and Django about 0.4 ms)."""
-    base = queryset if queryset is not None else Meeting.objects.all()
-    visible = base.filter(standing_of(user).filter_for(Right.VIEW, prefix="student__"))
-    return _fetch(user, visible.select_related(*related), pk, action)
+def meeting_for(user, pk, action: Action = Action.VIEW, *, related=MEETING_SHOWN) -> Meeting:
+    """The meeting, for someone who may take `action` on it (whatever its state), read
+    with `related` (each join more cost PostgreSQL's planner and Django about 0.4 ms)."""
+    visible = standing_of(user).filter_for(Right.VIEW, prefix="student__")
+    return _fetch(user, Meeting, visible, pk, action, related)
 
 
 def request_for(user, pk, action: Action = Action.VIEW) -> AttendanceRequest:
-    queryset = requests(user).select_related(
-        "meeting__student__school", "meeting__school", "seca", "decided_by", "covered_by"
-    )
-    return _fetch(user, queryset, pk, action)
+    related = ("meeting__student__school", "meeting__school", "seca", "decided_by", "covered_by")
+    return _fetch(user, AttendanceRequest, _requests_seen(user), pk, action, related)
 
 
 def plan_for(user, pk, action: Action = Action.DOWNLOAD) -> Plan:
-    queryset = (plans(user) if action == Action.DOWNLOAD else meeting_plans(user)).select_related(
-        "meeting__student__school", "meeting__school"
+    visible = (
+        _plans_downloadable(user)
+        if action == Action.DOWNLOAD
+        else standing_of(user).filter_for(Right.VIEW, prefix="meeting__student__")
     )
-    return _fetch(user, queryset, pk, action)
-
-
-def meeting_plans(user):
-    """Every plan of the meetings this person sees, to be checked per action."""
-    return Plan.objects.filter(
-        standing_of(user).filter_for(Right.VIEW, prefix="meeting__student__")
-    )
+    related = ("meeting__student__school", "meeting__school")
+    return _fetch(user, Plan, visible, pk, action, related)
 
 
 def delivery_for(user, pk) -> PlanDelivery:
     """A copy sent to this person, of a student they still see; anyone else's is a 404."""
-    queryset = deliveries(user).select_related(
-        "plan__meeting__student__school", "plan__meeting__school"
-    )
     return fetch_or_refuse(
         user,
-        queryset,
+        PlanDelivery,
+        _deliveries_to(user),
         pk,
+        related=("plan__meeting__student__school", "plan__meeting__school"),
         allowed=lambda found: True,
         action="plandelivery.open",
         student_of=_student_of,

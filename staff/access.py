@@ -413,12 +413,6 @@ def students(user, right: Right = Right.VIEW):
     return Student.objects.filter(standing_of(user).filter_for(right))
 
 
-def caseload(user):
-    """The students whose case manager this person is (at a school where they hold the
-    role)."""
-    return Student.objects.filter(standing_of(user).caseload_filter())
-
-
 def schools(user, *, right: str = "view"):
     """Schools as a subject: "view" (staff and district administrators), "name_designees"
     (the principal), "view_access_list" (the school's leaders, district administrators),
@@ -512,17 +506,31 @@ def refuse(user, *, obj, student: Student | None, action: str) -> None:
     )
 
 
-def fetch_or_refuse(user, queryset, pk, *, allowed, action: str, student_of):
-    """The object `pk` of `queryset` (what the person may see), if `allowed(found)`.
-    Not found there: a 404, and when the record exists, the attempt is recorded; found but
-    not allowed: recorded, and a 403. `student_of` names the student a record is about."""
+# A primary key, as PostgreSQL's bigint holds it.
+_LARGEST_ID = 2**63 - 1
+
+
+@compiled
+def _record(*, model, visible, pk, related):
+    return model._default_manager.filter(visible, pk=pk).select_related(*related)
+
+
+def fetch_or_refuse(user, model, visible: Q, pk, *, related=(), allowed, action: str, student_of):
+    """The `model` row `pk` among those `visible` (this layer's filter of what the person
+    may see), read with its `related` relations, if `allowed(found)`. Not found there: a
+    404, and when the record exists, the attempt is recorded; found but not allowed:
+    recorded, and a 403. `student_of` names the student a record is about."""
+    if pk > _LARGEST_ID:
+        raise Http404
     # One row by its id: a plan made once serves every id (planning the meeting with its
     # student and schools took longer than reading it).
     with prepared():
-        found = queryset.filter(pk=pk).first()
+        found = next(
+            iter(_record(model=model, visible=visible, pk=pk, related=list(related))), None
+        )
     if found is not None and allowed(found):
         return found
-    existing = found or queryset.model._default_manager.filter(pk=pk).first()
+    existing = found or model._default_manager.filter(pk=pk).first()
     if existing is not None:
         refuse(user, obj=existing, student=student_of(existing), action=action)
     if found is None:
@@ -530,32 +538,36 @@ def fetch_or_refuse(user, queryset, pk, *, allowed, action: str, student_of):
     raise PermissionDenied
 
 
-def student_for(user, pk, right: Right = Right.VIEW, *, queryset=None) -> Student:
+def student_for(user, pk, right: Right = Right.VIEW, *, related=("school",)) -> Student:
     """The student, for someone holding `right` on them. A student they may not see at
     all is a 404; one they see but may not act on this way is a 403. Both are recorded."""
     standing = standing_of(user)
-    visible = (queryset if queryset is not None else Student.objects.all()).filter(
-        standing.filter_for(Right.VIEW)
-    )
     return fetch_or_refuse(
         user,
-        visible.select_related("school"),
+        Student,
+        standing.filter_for(Right.VIEW),
         pk,
+        related=related,
         allowed=lambda student: right in standing.rights_on(student),
         action=f"student.{right}",
         student_of=lambda student: student,
     )
 
 
+def _stay_kinds(decide: Q, schools) -> tuple[Q, Q]:
+    # A student's, by the decider's rights on the student (the student's current school);
+    # a classroom's, at the schools they decide for.
+    return decide, Q(student__isnull=True, school_id__in=schools)
+
+
 def stays_decided(decide: Q, schools) -> Q:
     """The stay requests decided by whoever holds DECIDE through `decide` (a filter of
-    `stays_decider`): a student's, by their rights on the student (the student's current
-    school); a classroom's, at `schools`. The two kinds are found apart and joined by id:
-    ORed across the join to the students, PostgreSQL read all 55,000 students for each
-    list."""
-    requests = StayRequest.objects.order_by()
-    students = requests.filter(decide)
-    classrooms = requests.filter(student__isnull=True, school_id__in=schools)
+    `stays_decider`), a student's or a classroom's of `schools`, for a list. The two kinds
+    are found apart and joined by id: ORed across the join to the students, PostgreSQL
+    read all 55,000 students for each list."""
+    students, classrooms = (
+        StayRequest.objects.order_by().filter(q) for q in _stay_kinds(decide, schools)
+    )
     return Q(pk__in=students.values("pk").union(classrooms.values("pk")))
 
 
@@ -567,23 +579,10 @@ def stays_decider(standing: Standing) -> dict:
     }
 
 
-def _decides_stays(standing: Standing) -> Q:
-    return stays_decided(**stays_decider(standing))
-
-
 def may_decide_stay(standing: Standing, stay: StayRequest) -> bool:
     if stay.student_id is None:
         return stay.school_id in standing.approver_at
     return Right.DECIDE in standing.rights_on(stay.student)
-
-
-def stay_requests(user):
-    """The stay requests this person may see: their own, and those they decide (the
-    principal and designees of the student's current school, or of the classroom's)."""
-    standing = standing_of(user)
-    if standing.user_id is None:
-        return StayRequest.objects.none()
-    return StayRequest.objects.filter(Q(seca_id=standing.user_id) | _decides_stays(standing))
 
 
 def stay_request_for(user, pk, action: str) -> StayRequest:
@@ -597,10 +596,17 @@ def stay_request_for(user, pk, action: str) -> StayRequest:
             return stay.seca_id == standing.user_id
         return may_decide_stay(standing, stay)
 
+    # Those this person may see: their own, and those they decide (the principal and
+    # designees of the student's current school, or of the classroom's). One by its id:
+    # the kinds ORed (stays_decided's union is for lists).
+    student, classroom = _stay_kinds(**stays_decider(standing))
+    own = Q(seca_id=standing.user_id) if standing.user_id is not None else Q(pk__in=[])
     return fetch_or_refuse(
         user,
-        stay_requests(user).select_related("student__school", "seca", "decided_by", "school"),
+        StayRequest,
+        own | student | classroom,
         pk,
+        related=("student__school", "seca", "decided_by", "school"),
         allowed=allowed,
         action=f"stay_request.{action}",
         student_of=lambda stay: stay.student,

@@ -87,10 +87,10 @@ def guardian_invite(request, pk):
     standing = standing_of(request.user)
     guardian = fetch_or_refuse(
         request.user,
-        Guardian.objects.filter(standing.filter_for(Right.VIEW, prefix="student__")).select_related(
-            "student__school"
-        ),
+        Guardian,
+        standing.filter_for(Right.VIEW, prefix="student__"),
         pk,
+        related=("student__school",),
         allowed=lambda found: Right.MANAGE in standing.rights_on(found.student),
         action="guardian.invite",
         student_of=lambda found: found.student,

@@ -111,6 +111,13 @@ def test_an_invitation_grants_nothing(client, meeting, other_school):
     assert client.get(reverse("meeting_packet", args=[meeting.pk])).status_code == 404
 
 
+def test_an_id_larger_than_any_row_can_have_is_a_404(client, principal):
+    client.force_login(principal)
+    for name in ("meeting_detail", "request_decide", "access_log"):
+        for pk in (2**63 - 1, 2**63, 10**30):
+            assert client.get(reverse(name, args=[pk])).status_code == 404, (name, pk)
+
+
 def test_an_ended_assignment_ends_the_secas_access(client, seca, meeting):
     client.force_login(seca)
     assert client.get(reverse("meeting_detail", args=[meeting.pk])).status_code == 200

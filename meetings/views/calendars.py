@@ -14,8 +14,7 @@ from django.views.decorators.http import require_POST, require_safe
 from staff.audit import audit_record, audit_students_viewed
 from staff.models import Student, User
 
-from .. import access
-from ..models import Meeting
+from .. import access, letters
 from ..services import calendars
 
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -23,9 +22,7 @@ ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 def meeting_ics(request, pk):
     """One meeting to add to a calendar, for anyone who may see it."""
-    meeting = access.meeting_for(
-        request.user, pk, queryset=calendars.with_sequence(Meeting.objects.all())
-    )
+    meeting = access.meeting_for(request.user, pk)
     audit_record(
         actor=request.user,
         action="meeting.calendar_downloaded",
@@ -33,9 +30,10 @@ def meeting_ics(request, pk):
         school=meeting.school,
         student=meeting.student,
     )
-    body = calendars.meetings_ics([meeting], user=request.user, name=_("IEP meeting"))
+    # The file an email attaches (its SEQUENCE read from the audit trail).
+    ((name, body, _type),) = letters.meeting_ics(meeting, request.user)
     response = HttpResponse(body, content_type=ICS_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="iep-meeting-{meeting.pk}.ics"'
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

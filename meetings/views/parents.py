@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 from iepcoord.db import prepared, read_together
 from staff.access import Right, student_for
 from staff.audit import audit_record
-from staff.models import Student
 from staff.services import DomainError
 
 from .. import access
@@ -126,7 +125,7 @@ def parent_child(request, pk):
         request.user,
         pk,
         Right.GUARDIAN,
-        queryset=Student.objects.select_related("case_manager"),
+        related=("school", "case_manager"),
     )
     page = parents.child_support_team(user=request.user, student=student, now=timezone.now())
     audit_record(

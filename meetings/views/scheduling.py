@@ -24,7 +24,7 @@ from iepcoord.paging import page_of
 from staff import access as staff_access
 from staff.access import Right
 from staff.audit import audit_record, audit_students_viewed
-from staff.models import Guardian, Student
+from staff.models import Guardian
 from staff.services import DomainError
 
 from .. import access, selectors
@@ -136,7 +136,7 @@ def meeting_schedule(request, pk):
         request.user,
         pk,
         Right.MANAGE,
-        queryset=Student.objects.select_related("case_manager"),
+        related=("school", "case_manager"),
     )
     team = scheduling_checks.team_candidates(student=student, actor=request.user)
     form = MeetingScheduleForm(

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from staff import access as staff_access
 from staff.access import Right
 from staff.audit import audit_record
-from staff.models import StayRequest
+from staff.models import StayRequest, Student
 from staff.services import DomainError
 
 from ..forms.stay import StayApproveForm, StayClassroomForm, StayDenyForm, StayRequestForm
@@ -42,8 +42,10 @@ def stay_request_list(request):
 def stay_request_create(request, pk):
     student = staff_access.fetch_or_refuse(
         request.user,
-        staff_access.students(request.user, Right.ASK_TO_STAY).select_related("school"),
+        Student,
+        staff_access.standing_of(request.user).filter_for(Right.ASK_TO_STAY),
         pk,
+        related=("school",),
         allowed=lambda student: True,
         action=f"student.{Right.ASK_TO_STAY}",
         student_of=lambda student: student,
