@@ -14,12 +14,12 @@ from staff import access
 from staff.access import Right
 from staff.models import ScheduleBlock, Student, User, current_school_year
 
+from . import access as meeting_access
 from .models import (
     AttendanceRequest,
     Meeting,
     MeetingNotice,
     Plan,
-    PlanDelivery,
     SecaFeedback,
     not_honored,
 )
@@ -137,36 +137,50 @@ def seca_work(*, user: User, now: datetime.datetime) -> SecaWork:
     not honored without feedback, for students they still support), the plans they
     received, and their own weekly schedule this year. Four queries."""
     support = access.standing_of(user).filter_for(Right.SUPPORT, prefix="meeting__student__")
-    submitted = SecaFeedback.objects.filter(
-        meeting=OuterRef("meeting"), seca=OuterRef("seca"), submitted_at__isnull=False
-    )
-    mine = AttendanceRequest.objects.filter(support, seca=user).select_related(
-        "meeting__student", "meeting__school", "decided_by"
-    )
-    past = list(
-        mine.filter(
-            meeting__starts_at__lt=now, meeting__starts_at__gte=now - PAST_HORIZON
-        ).order_by("-meeting__starts_at", "-pk")[:LISTED]
-    )
-    # Feedback is owed for meetings to come too (a denial before the meeting).
-    owed = list(
-        mine.filter(not_honored(), ~Exists(submitted), meeting__starts_at__gte=now - PAST_HORIZON)
-        .exclude(meeting__state=Meeting.State.CANCELLED)
-        .order_by("meeting__starts_at", "pk")[:LISTED]
-    )
-    counts = PlanDelivery.objects.filter(
-        access.standing_of(user).filter_for(Right.VIEW, prefix="plan__meeting__student__"),
-        recipient=user,
-        plan__finalized_at__isnull=False,
-    ).aggregate(
+    since = now - PAST_HORIZON
+    past = _secas_past(support=support, seca_id=user.pk, now=now, since=since, limit=LISTED)
+    owed = _feedback_owed(support=support, seca_id=user.pk, since=since, limit=LISTED)
+    counts = meeting_access.deliveries(user).aggregate(
         received=Count("pk"),
         unopened=Count("pk", filter=Q(acknowledged_at__isnull=True)),
     )
-    schedule = list(
-        ScheduleBlock.objects.filter(
-            seca=user, school_year=current_school_year(timezone.localdate(now))
-        )
+    schedule = _schedule(seca_id=user.pk, school_year=current_school_year(timezone.localdate(now)))
+    return SecaWork(past, owed, counts["unopened"], counts["received"], schedule)
+
+
+def _secas_requests(support: Q, seca_id: int):
+    return AttendanceRequest.objects.filter(support, seca_id=seca_id).select_related(
+        "meeting__student", "meeting__school", "decided_by"
+    )
+
+
+@compiled
+def _secas_past(*, support, seca_id, now, since):
+    return (
+        _secas_requests(support, seca_id)
+        .filter(meeting__starts_at__lt=now, meeting__starts_at__gte=since)
+        .order_by("-meeting__starts_at", "-pk")
+    )
+
+
+@compiled
+def _feedback_owed(*, support, seca_id, since):
+    # Feedback is owed for meetings to come too (a denial before the meeting).
+    submitted = SecaFeedback.objects.filter(
+        meeting=OuterRef("meeting"), seca=OuterRef("seca"), submitted_at__isnull=False
+    )
+    return (
+        _secas_requests(support, seca_id)
+        .filter(not_honored(), ~Exists(submitted), meeting__starts_at__gte=since)
+        .exclude(meeting__state=Meeting.State.CANCELLED)
+        .order_by("meeting__starts_at", "pk")
+    )
+
+
+@compiled
+def _schedule(*, seca_id, school_year):
+    return (
+        ScheduleBlock.objects.filter(seca_id=seca_id, school_year=school_year)
         .select_related("student", "school")
         .order_by("weekday", "starts")
     )
-    return SecaWork(past, owed, counts["unopened"], counts["received"], schedule)
