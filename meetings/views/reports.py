@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from iepcoord.db import prepared
+from iepcoord.db import compiled, prepared
 from iepcoord.paging import page_of
 from staff import access as staff_access
 from staff.audit import audit_students_viewed
@@ -157,17 +157,11 @@ def _named_parts(request, school, period, standing) -> dict:
     today = timezone.localdate()
     tz = school.tzinfo
     week_start = datetime.datetime.combine(today, datetime.time(), tzinfo=tz)
-    coverage = list(
-        AttendanceRequest.objects.filter(
-            visible,
-            meeting__school=school,
-            status=AttendanceRequest.Status.APPROVED,
-            meeting__state="scheduled",
-            meeting__starts_at__gte=week_start,
-            meeting__starts_at__lt=week_start + datetime.timedelta(days=7),
-        )
-        .select_related("seca", "covered_by", "meeting__student")
-        .order_by("meeting__starts_at", "pk")
+    coverage = _coverage(
+        visible=visible,
+        school_id=school.pk,
+        starts_at=week_start,
+        ends_at=week_start + datetime.timedelta(days=7),
     )
     audit_students_viewed(
         actor=request.user,
@@ -180,6 +174,23 @@ def _named_parts(request, school, period, standing) -> dict:
         "coverage_today": [r for r in coverage if timezone.localtime(r.meeting.starts_at, tz).date() == today],
         "coverage_week": coverage,
     }  # fmt: skip
+
+
+@compiled
+def _coverage(*, visible, school_id, starts_at, ends_at):
+    """Approved requests of the school's scheduled meetings in this span, and who covers."""
+    return (
+        AttendanceRequest.objects.filter(
+            visible,
+            meeting__school_id=school_id,
+            status=AttendanceRequest.Status.APPROVED,
+            meeting__state="scheduled",
+            meeting__starts_at__gte=starts_at,
+            meeting__starts_at__lt=ends_at,
+        )
+        .select_related("seca", "covered_by", "meeting__student")
+        .order_by("meeting__starts_at", "pk")
+    )
 
 
 def _columns() -> list[tuple[str, str]]:
