@@ -103,7 +103,7 @@ def decided_requests(*, user: User, now: datetime.datetime) -> list[AttendanceRe
     """The requests decided in the last 30 days at the schools this person decides for,
     latest first. One query."""
     return _decided(
-        decide=access.standing_of(user).filter_for(Right.DECIDE, prefix="meeting__student__"),
+        decide=meeting_access.decides(user),
         since=now - DECIDED_HORIZON,
         limit=LISTED,
     )
